@@ -1,0 +1,3 @@
+module github.com/dnum-sociaux/agora
+
+go 1.26
