@@ -1,0 +1,35 @@
+# Agora — the two commands that matter: `make run` and `make test`.
+GO       ?= go
+BIN      := bin/agora
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+
+.PHONY: run build test test-go vet fmt fmt-check clean
+
+## run: start Agora on http://localhost:8080 with the embedded SQLite database in ./data
+run:
+	$(GO) run ./cmd/agora serve
+
+## build: build the binary into bin/agora
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/agora
+
+## test: vet, formatting, every Go test with the race detector (SQLite and, when reachable, PostgreSQL)
+test:
+	./scripts/test.sh
+
+## test-go: only the Go tests, with whatever databases are configured
+test-go:
+	$(GO) test -race -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+clean:
+	rm -rf bin

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/dnum-sociaux/agora/internal/form"
+	"github.com/dnum-sociaux/agora/models"
+)
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	action := "up"
+	if len(args) > 0 {
+		action = args[0]
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	store, err := openStore(ctx, cfg, log, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	m, err := store.Migrator(nil)
+	if err != nil {
+		return err
+	}
+	switch action {
+	case "up":
+		n, err := m.Up(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d migration(s) applied\n", n)
+	case "down":
+		if err := m.Down(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "last migration rolled back")
+	case "status":
+		st, err := m.Status(ctx)
+		if err != nil {
+			return err
+		}
+		for _, s := range st {
+			state := "pending"
+			if s.Applied {
+				state = "applied"
+			}
+			fmt.Fprintf(stdout, "%-8s %s\n", state, s.Name)
+		}
+	default:
+		return usageError{"migrate takes up, down or status"}
+	}
+	return nil
+}
+
+func userCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return usageError{"user takes: create --email E --name N --role R"}
+	}
+	fs := flag.NewFlagSet("user create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	email := fs.String("email", "", "email address")
+	name := fs.String("name", "", "display name")
+	role := fs.String("role", "agent", "admin, organiser or agent")
+	dir := fs.String("direction", "", "direction code, e.g. DNUM")
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError{err.Error()}
+	}
+	var errs form.Errors
+	e := errs.Email("email", *email)
+	n := errs.Text("name", *name, false, 100)
+	if errs.Any() {
+		return usageError{"--email: " + errs.Get("email") + errs.Get("name")}
+	}
+	if !models.Role(*role).Valid() {
+		return usageError{"--role must be admin, organiser or agent"}
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg, newLogger(cfg, stderr), true)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	var u models.User
+	err = store.Tx(ctx, func(tx *models.Tx) error {
+		if *dir != "" {
+			if _, err := tx.DirectionByCode(ctx, *dir); err != nil {
+				return fmt.Errorf("--direction %s: %w", *dir, err)
+			}
+		}
+		u, err = tx.CreateUser(ctx, models.NewUser{Email: e, Name: n, Role: models.Role(*role), DirectionCode: models.NormaliseDirectionCode(*dir)})
+		if err != nil {
+			return err
+		}
+		return tx.Audit(ctx, models.Actor{Email: "cli"}, "user.create", "user", u.ID, "rôle "+*role+" (ligne de commande)")
+	})
+	if errors.Is(err, models.ErrConflict) {
+		return fmt.Errorf("an account already exists for %s", e)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created %s %s (%s)\n", u.Role, u.Email, u.ID)
+	return nil
+}

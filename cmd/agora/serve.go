@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/dnum-sociaux/agora/assets"
+	"github.com/dnum-sociaux/agora/handlers"
+	"github.com/dnum-sociaux/agora/internal/config"
+	"github.com/dnum-sociaux/agora/internal/mail"
+	"github.com/dnum-sociaux/agora/internal/render"
+	"github.com/dnum-sociaux/agora/models"
+	"github.com/dnum-sociaux/agora/templates"
+)
+
+// serve reads the configuration, opens and migrates the database, builds
+// the handlers and workers, serves until ctx ends, then shuts down in order:
+// stop accepting, finish requests in flight, stop workers, close the database.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		return usageError{"serve takes no argument"}
+	}
+	start := time.Now()
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	store, err := openStore(ctx, cfg, log, true)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	static, err := assets.New()
+	if err != nil {
+		return fmt.Errorf("assets: %w", err)
+	}
+	renderer, err := render.New(templates.FS, map[string]any{"asset": static.URL})
+	if err != nil {
+		return fmt.Errorf("templates: %w", err)
+	}
+	var sender mail.Sender = mail.CaptureSender{}
+	if cfg.SMTPURL != "" {
+		if sender, err = mail.NewSMTPSender(cfg.SMTPURL, cfg.MailFrom, cfg.BaseURL.Hostname(), nil); err != nil {
+			return fmt.Errorf("AGORA_SMTP_URL: %w", err)
+		}
+	}
+	worker := (&mail.Worker{Store: store, Sender: sender, Logger: log.With("worker", "mail")}).Init()
+	migrator, err := store.Migrator(nil)
+	if err != nil {
+		return err
+	}
+	srv := handlers.New(handlers.Deps{
+		Config:     cfg,
+		Store:      store,
+		Render:     renderer,
+		Assets:     static,
+		Mail:       mail.NewComposer(renderer, cfg.BaseURL.String()),
+		NotifyMail: worker.Notify,
+		Logger:     log,
+		Ready: func(ctx context.Context) error {
+			pending, err := migrator.Pending(ctx)
+			if err != nil {
+				return err
+			}
+			if pending {
+				return errors.New("migrations pending")
+			}
+			return nil
+		},
+	})
+
+	if cfg.Env == config.Development {
+		if err := bootstrapAdmin(ctx, cfg, store, stdout); err != nil {
+			return err
+		}
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("AGORA_ADDR: %w", err)
+	}
+	httpServer := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { worker.Run(workCtx) })
+	wg.Go(func() { purgeLoop(workCtx, store, log) })
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(ln) }()
+	log.Info("agora ready", "addr", ln.Addr().String(), "url", cfg.BaseURL.String(), "env", cfg.Env,
+		"database", string(store.Dialect()), "mail", map[bool]string{true: "captured", false: "smtp"}[sender.Captures()],
+		"version", version, "startup_ms", time.Since(start).Milliseconds())
+
+	select {
+	case err = <-serveErr:
+		log.Error("http server stopped", "error", err)
+	case <-ctx.Done():
+		log.Info("shutting down")
+		shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		err = httpServer.Shutdown(shutCtx)
+		cancel()
+		if err != nil {
+			log.Warn("shutdown", "error", err)
+		}
+	}
+	stopWork()
+	wg.Wait()
+	log.Info("stopped")
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// purgeLoop removes expired sessions and login links every hour.
+func purgeLoop(ctx context.Context, store *models.Store, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := store.Tx(ctx, func(tx *models.Tx) error { return tx.PurgeExpired(ctx) }); err != nil && ctx.Err() == nil {
+			log.Warn("purge expired", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// bootstrapAdmin, in development, creates admin@localhost when there is no
+// admin and prints a one-time login link.
+func bootstrapAdmin(ctx context.Context, cfg *config.Config, store *models.Store, stdout io.Writer) error {
+	n, err := store.CountAdmins(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	const email = "admin@localhost"
+	var token string
+	err = store.Tx(ctx, func(tx *models.Tx) error {
+		u, err := tx.UserByEmail(ctx, email)
+		if errors.Is(err, models.ErrNotFound) {
+			u, err = tx.CreateUser(ctx, models.NewUser{Email: email, Name: "Administrateur", DirectionCode: "DNUM", Role: models.RoleAdmin})
+		} else if err == nil {
+			err = tx.SetRole(ctx, u.ID, models.RoleAdmin)
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.Audit(ctx, models.Actor{Email: "system"}, "user.bootstrap_admin", "user", u.ID, ""); err != nil {
+			return err
+		}
+		token, err = tx.CreateLoginToken(ctx, email, "/admin", 24*time.Hour)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create first admin: %w", err)
+	}
+	fmt.Fprintf(stdout, "\nPremier démarrage : aucun administrateur. Compte %s créé.\n"+
+		"Connectez-vous avec ce lien à usage unique (valable 24 h) :\n\n    %s\n\n",
+		email, cfg.URL("/login/"+token))
+	return nil
+}

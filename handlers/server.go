@@ -1,0 +1,69 @@
+// Package handlers is Agora's HTTP layer: routes, middleware, pages and forms.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/dnum-sociaux/agora/assets"
+	"github.com/dnum-sociaux/agora/internal/config"
+	"github.com/dnum-sociaux/agora/internal/mail"
+	"github.com/dnum-sociaux/agora/internal/ratelimit"
+	"github.com/dnum-sociaux/agora/internal/render"
+	"github.com/dnum-sociaux/agora/models"
+)
+
+// Deps are what the handlers need; main builds them.
+type Deps struct {
+	Config     *config.Config
+	Store      *models.Store
+	Render     *render.Renderer
+	Assets     *assets.Assets
+	Mail       *mail.Composer
+	NotifyMail func() // wakes the outbox worker after a commit; may be nil
+	Logger     *slog.Logger
+	Now        func() time.Time
+	// ExtraFormActions are origins that forms may lead to besides Agora
+	// itself (the OpenID Connect provider), added to the CSP form-action.
+	ExtraFormActions []string
+	// Ready reports extra readiness conditions (pending migrations); may be nil.
+	Ready func(ctx context.Context) error
+}
+
+// Server holds the dependencies of every handler.
+type Server struct {
+	Deps
+	perIP    *ratelimit.Limiter // every request, per client IP
+	perUser  *ratelimit.Limiter // every request, per logged-in user
+	loginIP  *ratelimit.Limiter // login link requests, per IP
+	cop      *http.CrossOriginProtection
+	handlers http.Handler
+}
+
+// New builds the server and its routes.
+func New(d Deps) *Server {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.NotifyMail == nil {
+		d.NotifyMail = func() {}
+	}
+	n := d.Config.RateLimitPerMinute
+	s := &Server{
+		Deps:    d,
+		perIP:   ratelimit.New(n, time.Minute, d.Now),
+		perUser: ratelimit.New(n, time.Minute, d.Now),
+		loginIP: ratelimit.New(min(n, 20), 10*time.Minute, d.Now),
+		cop:     http.NewCrossOriginProtection(),
+	}
+	s.handlers = s.routes()
+	return s
+}
+
+// ServeHTTP makes the server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handlers.ServeHTTP(w, r) }

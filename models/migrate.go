@@ -1,0 +1,90 @@
+package models
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+
+	"github.com/pressly/goose/v3"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrator applies the embedded, versioned migrations.
+type Migrator struct {
+	p *goose.Provider
+}
+
+// MigrationStatus is one migration and whether it is applied.
+type MigrationStatus struct {
+	Version int64
+	Name    string
+	Applied bool
+}
+
+// Migrator returns the migration runner of this store.
+func (s *Store) Migrator(logger *slog.Logger) (*Migrator, error) {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	dialect := goose.DialectSQLite3
+	if s.dialect == Postgres {
+		dialect = goose.DialectPostgres
+	}
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	if logger != nil {
+		opts = append(opts, goose.WithSlog(logger))
+	}
+	p, err := goose.NewProvider(dialect, s.write, sub, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return &Migrator{p: p}, nil
+}
+
+// Up applies every pending migration.
+func (m *Migrator) Up(ctx context.Context) (int, error) {
+	res, err := m.p.Up(ctx)
+	if err != nil {
+		return len(res), fmt.Errorf("migrate up: %w", err)
+	}
+	return len(res), nil
+}
+
+// Down rolls back the last applied migration.
+func (m *Migrator) Down(ctx context.Context) error {
+	if _, err := m.p.Down(ctx); err != nil {
+		return fmt.Errorf("migrate down: %w", err)
+	}
+	return nil
+}
+
+// DownTo rolls back to version (0: everything).
+func (m *Migrator) DownTo(ctx context.Context, version int64) error {
+	if _, err := m.p.DownTo(ctx, version); err != nil {
+		return fmt.Errorf("migrate down to %d: %w", version, err)
+	}
+	return nil
+}
+
+// Status lists every migration.
+func (m *Migrator) Status(ctx context.Context) ([]MigrationStatus, error) {
+	st, err := m.p.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migration status: %w", err)
+	}
+	out := make([]MigrationStatus, 0, len(st))
+	for _, s := range st {
+		out = append(out, MigrationStatus{Version: s.Source.Version, Name: s.Source.Path, Applied: s.State == goose.StateApplied})
+	}
+	return out, nil
+}
+
+// Pending tells whether migrations remain to apply.
+func (m *Migrator) Pending(ctx context.Context) (bool, error) {
+	return m.p.HasPending(ctx)
+}

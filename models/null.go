@@ -1,0 +1,9 @@
+package models
+
+import "database/sql"
+
+// Short names for nullable columns.
+type (
+	nullStr  = sql.NullString
+	nullTime = sql.NullTime
+)

@@ -1,0 +1,252 @@
+// Package models holds Agora's data types, their queries and the business
+// rules that guard them. It knows nothing of HTTP.
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+	"github.com/mattn/go-sqlite3"
+	"github.com/oklog/ulid/v2"
+)
+
+// ErrNotFound is returned when a record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned when a write would break a uniqueness rule.
+var ErrConflict = errors.New("conflict")
+
+// Dialect is the SQL flavour of the database behind a Store.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// DB runs queries written with '?' placeholders on either dialect. Read
+// methods of every entity are defined on *DB, so they work both on the Store
+// (outside a transaction) and on a Tx (inside one).
+type DB struct {
+	q       querier
+	dialect Dialect
+	now     func() time.Time
+}
+
+// Tx is a write transaction. Methods that change data are defined on *Tx
+// only, so that every write happens inside a transaction with the rules that
+// guard it.
+type Tx struct {
+	DB
+}
+
+// Store is the database handle built once in main.
+type Store struct {
+	DB
+	read  *sql.DB // readers (SQLite: a pool over WAL)
+	write *sql.DB // the writer (SQLite: one connection, so writers queue in Go rather than spin on SQLITE_BUSY)
+}
+
+// Options tunes a Store. Zero values are sensible defaults.
+type Options struct {
+	Now func() time.Time // clock; time.Now when nil
+}
+
+// Open connects to the database named by dsn: "sqlite://path/to/file.db"
+// (the directory is created) or "postgres://…".
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	s := &Store{}
+	switch u.Scheme {
+	case "sqlite", "sqlite3", "file":
+		path := strings.TrimPrefix(dsn, u.Scheme+"://")
+		if path == "" {
+			return nil, errors.New("sqlite database url has no path")
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, fmt.Errorf("create database directory: %w", err)
+		}
+		params := "_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_synchronous=NORMAL&_txlock=immediate"
+		conn := "file:" + path + "?" + params
+		if s.read, err = sql.Open("sqlite3", conn+"&mode=rw"); err != nil {
+			return nil, err
+		}
+		if s.write, err = sql.Open("sqlite3", conn); err != nil {
+			return nil, err
+		}
+		s.write.SetMaxOpenConns(1)
+		s.read.SetMaxOpenConns(8)
+		s.read.SetMaxIdleConns(8)
+		s.DB = DB{dialect: SQLite}
+		// The writer opens (and creates) the file before readers use it.
+		if err := s.write.PingContext(ctx); err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+	case "postgres", "postgresql":
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, err
+		}
+		db.SetMaxOpenConns(20)
+		db.SetMaxIdleConns(20)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		s.read, s.write = db, db
+		s.DB = DB{dialect: Postgres}
+	default:
+		return nil, fmt.Errorf("unsupported database url scheme %q (want sqlite:// or postgres://)", u.Scheme)
+	}
+	s.DB.q = s.read
+	s.DB.now = now
+	if err := s.read.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return s, nil
+}
+
+// Dialect reports which database the store talks to.
+func (d *DB) Dialect() Dialect { return d.dialect }
+
+// Now is the store's clock, in UTC.
+func (d *DB) Now() time.Time { return d.now().UTC() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.read.PingContext(ctx); err != nil {
+		return err
+	}
+	_, err := s.read.ExecContext(ctx, "SELECT 1")
+	return err
+}
+
+// Close closes every connection.
+func (s *Store) Close() error {
+	var errs []error
+	if s.read != nil {
+		errs = append(errs, s.read.Close())
+	}
+	if s.write != nil && s.write != s.read {
+		errs = append(errs, s.write.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Tx runs fn in a write transaction, committing when fn returns nil. On
+// SQLite the transaction is BEGIN IMMEDIATE (writers are serialised), and on
+// PostgreSQL rules that count rows first lock the parent row (see lockRow),
+// so checks made inside fn hold when the transaction commits.
+func (s *Store) Tx(ctx context.Context, fn func(tx *Tx) error) error {
+	sqlTx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	tx := &Tx{DB: DB{q: sqlTx, dialect: s.dialect, now: s.now}}
+	if err := fn(tx); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// SQL returns the underlying handles, for migrations and tests.
+func (s *Store) SQL() (read, write *sql.DB) { return s.read, s.write }
+
+// rebind turns '?' placeholders into the dialect's own.
+func (d *DB) rebind(query string) string {
+	if d.dialect != Postgres || !strings.Contains(query, "?") {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 8)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(fmt.Sprint(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+func (d *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return d.q.ExecContext(ctx, d.rebind(query), args...)
+}
+
+func (d *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return d.q.QueryContext(ctx, d.rebind(query), args...)
+}
+
+func (d *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return d.q.QueryRowContext(ctx, d.rebind(query), args...)
+}
+
+// lockRow takes the write lock of one row for the rest of the transaction
+// (PostgreSQL row lock; SQLite already holds the database write lock). Use it
+// on the parent row before counting children against a limit.
+func (tx *Tx) lockRow(ctx context.Context, table, id string) error {
+	if tx.dialect == SQLite {
+		var one int
+		err := tx.queryRow(ctx, "SELECT 1 FROM "+table+" WHERE id = ?", id).Scan(&one)
+		return notFound(err, "lock %s %s", table, id)
+	}
+	res, err := tx.exec(ctx, "UPDATE "+table+" SET id = id WHERE id = ?", id)
+	if err != nil {
+		return fmt.Errorf("lock %s %s: %w", table, id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// NewID returns a new opaque, sortable identifier.
+func NewID() string { return strings.ToLower(ulid.Make().String()) }
+
+// isUniqueViolation tells whether err is a uniqueness violation on either dialect.
+func isUniqueViolation(err error) bool {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		return se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey
+	}
+	var pe interface{ SQLState() string }
+	if errors.As(err, &pe) {
+		return pe.SQLState() == "23505"
+	}
+	return false
+}
+
+// notFound maps sql.ErrNoRows to ErrNotFound, wrapping with context.
+func notFound(err error, format string, args ...any) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}

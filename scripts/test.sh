@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The test suite behind `make test`. It uses the real components a user would
+# have: a SQLite file, PostgreSQL, an SMTP server started in the tests.
+# On a machine without PostgreSQL it still passes and says what it left out;
+# with CI=true nothing may be left out: it starts or fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+left_out=()
+
+step "go vet"
+go vet ./...
+
+step "formatting"
+make -s fmt-check
+
+step "PostgreSQL"
+if pg_url=$(ensure_postgres); then
+	export AGORA_TEST_POSTGRES_URL="$pg_url"
+	echo "using $pg_url"
+else
+	[ "${CI:-}" = "true" ] && fail "PostgreSQL is required with CI=true and could not be started"
+	left_out+=("PostgreSQL model tests (no server on 127.0.0.1:5432)")
+	unset AGORA_TEST_POSTGRES_URL
+fi
+
+step "go test -race"
+go test -race -count=1 ./...
+
+echo
+if [ ${#left_out[@]} -gt 0 ]; then
+	echo "Left out on this machine:"
+	printf '  - %s\n' "${left_out[@]}"
+else
+	echo "Nothing left out."
+fi
