@@ -16,6 +16,6 @@ USER agora
 WORKDIR /data
 ENV AGORA_ENV=production AGORA_ADDR=:8080 AGORA_DATA_DIR=/data AGORA_DATABASE_URL=sqlite:///data/agora.db
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=3s CMD ["/usr/local/bin/agora", "version"]
+# Probes: GET /healthz (liveness) and GET /readyz (readiness).
 ENTRYPOINT ["/usr/local/bin/agora"]
 CMD ["serve"]
