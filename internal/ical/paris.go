@@ -1,0 +1,73 @@
+package ical
+
+import "time"
+
+const parisTZID = "Europe/Paris"
+
+// parisVTimezone defines Europe/Paris with the EU rules in force since 1996:
+// summer time from the last Sunday of March at 01:00 UTC (02:00 CET) to the
+// last Sunday of October at 01:00 UTC (03:00 CEST). Each DTSTART is the first
+// onset of its rule (1981 for the March rule, 1996 for the October one).
+//
+// Outlook converts times with this definition, while Google, Apple and
+// Thunderbird map the TZID to their own time zone database; the test
+// TestVTimezoneMatchesTZData checks that both agree on every transition.
+// parisWallClock applies the same rules, so the local times written next to
+// this definition always mean what it says.
+const parisVTimezone = "" +
+	"BEGIN:VTIMEZONE\r\n" +
+	"TZID:" + parisTZID + "\r\n" +
+	"BEGIN:DAYLIGHT\r\n" +
+	"TZOFFSETFROM:+0100\r\n" +
+	"TZOFFSETTO:+0200\r\n" +
+	"TZNAME:CEST\r\n" +
+	"DTSTART:19810329T020000\r\n" +
+	"RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\n" +
+	"END:DAYLIGHT\r\n" +
+	"BEGIN:STANDARD\r\n" +
+	"TZOFFSETFROM:+0200\r\n" +
+	"TZOFFSETTO:+0100\r\n" +
+	"TZNAME:CET\r\n" +
+	"DTSTART:19961027T030000\r\n" +
+	"RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\n" +
+	"END:STANDARD\r\n" +
+	"END:VTIMEZONE\r\n"
+
+// parisRulesFrom is the first instant parisVTimezone describes correctly: the
+// start of summer time in 1996. Before it, summer time ended in September,
+// which the definition does not say.
+const parisRulesFrom = 828234000 // 1996-03-31T01:00:00Z, in Unix seconds
+
+// parisWallClock returns the Europe/Paris wall clock reading of t (as a time
+// whose fields are that reading), and false when that reading would not name
+// t unambiguously:
+//
+//   - in the second pass of the hour repeated when summer time ends (02:00 to
+//     03:00 CET on the last Sunday of October): RFC 5545 §3.3.5 says such a
+//     local time means its first occurrence, one hour earlier;
+//   - before parisRulesFrom, where parisVTimezone would be wrong.
+//
+// The caller then writes t in UTC, which is always exact.
+func parisWallClock(t time.Time) (time.Time, bool) {
+	u := t.UTC()
+	if u.Unix() < parisRulesFrom {
+		return time.Time{}, false
+	}
+	y := u.Year()
+	summerStart := time.Date(y, time.March, lastSunday(y, time.March), 1, 0, 0, 0, time.UTC)
+	summerEnd := time.Date(y, time.October, lastSunday(y, time.October), 1, 0, 0, 0, time.UTC)
+	switch {
+	case !u.Before(summerEnd) && u.Before(summerEnd.Add(time.Hour)):
+		return time.Time{}, false
+	case !u.Before(summerStart) && u.Before(summerEnd):
+		return u.Add(2 * time.Hour), true
+	default:
+		return u.Add(time.Hour), true
+	}
+}
+
+// lastSunday returns the day of the month of the last Sunday of month.
+func lastSunday(year int, month time.Month) int {
+	last := time.Date(year, month+1, 0, 0, 0, 0, 0, time.UTC) // day 0 = last day of month
+	return last.Day() - int(last.Weekday())
+}
