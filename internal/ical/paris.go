@@ -42,9 +42,11 @@ const parisRulesFrom = 828234000 // 1996-03-31T01:00:00Z, in Unix seconds
 // whose fields are that reading), and false when that reading would not name
 // t unambiguously:
 //
-//   - in the second pass of the hour repeated when summer time ends (02:00 to
-//     03:00 CET on the last Sunday of October): RFC 5545 §3.3.5 says such a
-//     local time means its first occurrence, one hour earlier;
+//   - during the hour that is repeated when summer time ends (02:00 to 03:00
+//     on the last Sunday of October, first in CEST then in CET), in either
+//     pass. RFC 5545 §3.3.5 reads such a local time as its first occurrence,
+//     but not every implementation does: Go's time.ParseInLocation, for one,
+//     picks the second. UTC leaves no room for interpretation;
 //   - before parisRulesFrom, where parisVTimezone would be wrong.
 //
 // The caller then writes t in UTC, which is always exact.
@@ -57,7 +59,7 @@ func parisWallClock(t time.Time) (time.Time, bool) {
 	summerStart := time.Date(y, time.March, lastSunday(y, time.March), 1, 0, 0, 0, time.UTC)
 	summerEnd := time.Date(y, time.October, lastSunday(y, time.October), 1, 0, 0, 0, time.UTC)
 	switch {
-	case !u.Before(summerEnd) && u.Before(summerEnd.Add(time.Hour)):
+	case !u.Before(summerEnd.Add(-time.Hour)) && u.Before(summerEnd.Add(time.Hour)):
 		return time.Time{}, false
 	case !u.Before(summerStart) && u.Before(summerEnd):
 		return u.Add(2 * time.Hour), true
