@@ -1,0 +1,394 @@
+// Package ical turns Agora sessions into iCalendar (RFC 5545) bytes: an
+// invitation, update or cancellation for one recipient, sent by email as an
+// iTIP message (RFC 5546), and a feed that calendar clients subscribe to.
+//
+// The package is pure: no database, no HTTP, no clock (the caller passes now).
+// Its output follows the rules that make invitations work in Outlook,
+// Thunderbird, Google Calendar and Apple Calendar:
+//
+//   - CRLF line endings; lines folded at 75 octets, never inside a UTF-8
+//     character; TEXT values escaped (\\ \; \, \n);
+//   - date-times in Europe/Paris with TZID and the full VTIMEZONE, or in UTC
+//     with Z when the Paris wall clock would be ambiguous (see encoder.local);
+//   - a UID that the caller stores and never regenerates, and a SEQUENCE that
+//     the caller increases on every change and on cancellation.
+//
+// It writes iCalendar itself rather than through github.com/arran4/golang-ical:
+// v0.3.4 of that library backslash-escapes parameter values
+// (CN=Jeanne d\'Arc, CN=Dupont\, Jean; RFC 5545 parameter values have no
+// escapes and must be quoted instead) and passes carriage returns from
+// textarea input through as bare CRs inside content lines.
+package ical
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// productID identifies Agora as the producer of every calendar (PRODID).
+const productID = "-//DNUM ministères sociaux//Agora//FR"
+
+// Person is a calendar user: the organiser or an attendee.
+type Person struct {
+	Name  string // display name, written as CN; may be empty
+	Email string // a deliverable address; replies to invitations go to the organiser's
+}
+
+// Event is one session as a calendar entry.
+type Event struct {
+	// UID identifies the session in every calendar, for ever: compute it once
+	// (see UID), store it, and never regenerate it, or clients will show a
+	// second copy instead of updating the first.
+	UID string
+	// Sequence is the revision number: 0 when the session is created, then
+	// increased by the caller on every change and on cancellation. Clients
+	// ignore a message whose SEQUENCE is lower than the one they hold.
+	Sequence int
+
+	Summary     string
+	Description string
+	Location    string
+	// URL is the public page of the session (http or https). Never a secret
+	// link such as a registration's management link: calendars are shared.
+	URL string
+
+	// Start and End are instants (End strictly after Start), truncated to the
+	// second. They are written as Europe/Paris wall-clock times.
+	Start, End time.Time
+
+	// Cancelled marks a cancelled session: STATUS:CANCELLED in feeds. An
+	// invitation for a cancelled session must use MethodCancel.
+	Cancelled bool
+
+	Organizer Person
+
+	// Created and LastModified are optional (zero to omit).
+	Created, LastModified time.Time
+}
+
+// Method is the iTIP method of an invitation (RFC 5546). It must also appear
+// in the MIME type of the email part that carries the calendar (ContentType).
+//
+// There is no PUBLISH: an invitation may change, so it is a REQUEST; and a
+// feed carries no method at all (see Feed).
+type Method string
+
+const (
+	// MethodRequest invites the recipient, or updates an invitation already
+	// sent (same UID, higher SEQUENCE).
+	MethodRequest Method = "REQUEST"
+	// MethodCancel removes the session from the recipient's calendar.
+	MethodCancel Method = "CANCEL"
+)
+
+// ContentType returns the MIME type of a calendar sent with method m, for
+// example "text/calendar; charset=utf-8; method=REQUEST". With an empty
+// method (a feed) it returns "text/calendar; charset=utf-8".
+func ContentType(m Method) string {
+	if m == "" {
+		return "text/calendar; charset=utf-8"
+	}
+	return "text/calendar; charset=utf-8; method=" + string(m)
+}
+
+// UID returns a calendar UID for the entry with the given id on the given
+// host: "agora-<id>@<host>", with the host lowercased and any port removed.
+// Call it once when the session is created and store the result: a UID
+// recomputed from a host name that later changes would duplicate every
+// session in every calendar.
+func UID(id, host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "" {
+		host = "localhost"
+	}
+	return "agora-" + id + "@" + host
+}
+
+// Invitation returns the calendar that one recipient receives by email:
+// METHOD:REQUEST for an invitation or an update, METHOD:CANCEL (with
+// STATUS:CANCELLED) for a cancellation. It holds one VEVENT, with ORGANIZER
+// and the recipient as the single ATTENDEE, so that no list of participants
+// leaks; DTSTAMP is now, in UTC.
+func Invitation(method Method, ev Event, attendee Person, now time.Time) ([]byte, error) {
+	status := "CONFIRMED"
+	switch method {
+	case MethodRequest:
+		if ev.Cancelled {
+			return nil, fmt.Errorf("ical: invitation %q: a cancelled session is sent with METHOD:CANCEL", ev.UID)
+		}
+	case MethodCancel:
+		status = "CANCELLED"
+	default:
+		return nil, fmt.Errorf("ical: invitation %q: unsupported method %q", ev.UID, method)
+	}
+	if err := ev.validate(); err != nil {
+		return nil, err
+	}
+	if err := checkEmail(ev.Organizer.Email); err != nil {
+		return nil, fmt.Errorf("ical: event %q: organizer: %w", ev.UID, err)
+	}
+	if err := checkEmail(attendee.Email); err != nil {
+		return nil, fmt.Errorf("ical: event %q: attendee: %w", ev.UID, err)
+	}
+	if err := checkTime(now); err != nil {
+		return nil, fmt.Errorf("ical: event %q: now: %w", ev.UID, err)
+	}
+
+	e := encoder{out: make([]byte, 0, 2048)}
+	e.calendarHeader()
+	e.token("METHOD", string(method))
+	e.out = append(e.out, parisVTimezone...)
+	e.raw("BEGIN:VEVENT")
+	e.eventHead(&ev, now)
+	e.calAddress("ORGANIZER", "", ev.Organizer.Name, ev.Organizer.Email)
+	if method == MethodCancel {
+		e.calAddress("ATTENDEE", ";ROLE=REQ-PARTICIPANT", attendee.Name, attendee.Email)
+	} else {
+		e.calAddress("ATTENDEE", ";ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE", attendee.Name, attendee.Email)
+	}
+	e.token("STATUS", status)
+	e.token("TRANSP", "OPAQUE")
+	e.eventTail(&ev)
+	e.raw("END:VEVENT")
+	e.raw("END:VCALENDAR")
+	return e.out, nil
+}
+
+// PartStat is an attendee's answer (RFC 5545 PARTSTAT).
+type PartStat string
+
+const (
+	PartStatNeedsAction PartStat = "NEEDS-ACTION" // not answered yet
+	PartStatAccepted    PartStat = "ACCEPTED"     // oui
+	PartStatDeclined    PartStat = "DECLINED"     // non
+	PartStatTentative   PartStat = "TENTATIVE"    // peut-être
+)
+
+// FeedEntry is one session in a feed.
+type FeedEntry struct {
+	Event
+	// Answer is the feed owner's answer to the session, written as the
+	// owner's ATTENDEE line with this PARTSTAT. Leave it empty for no
+	// ATTENDEE line (a feed that is not personal). A declined session is
+	// marked TRANSP:TRANSPARENT so that it does not show the owner as busy.
+	Answer PartStat
+}
+
+// Feed returns a calendar to subscribe to (webcal), named name: the
+// Europe/Paris VTIMEZONE once, then one VEVENT per entry, in the given order;
+// cancelled sessions stay in the feed with STATUS:CANCELLED so that clients
+// remove or strike them.
+//
+// The feed has no METHOD. RFC 5545 §3.7.2 says an object without METHOD is a
+// snapshot of calendar data with no scheduling semantics, which is what a
+// subscription is. METHOD:PUBLISH would be an iTIP message: Outlook imports a
+// PUBLISH object as a one-off copy of the events, which then never follow the
+// changes Agora makes.
+//
+// owner is the person the feed belongs to; it is needed only when an entry
+// has an Answer. Each VEVENT's DTSTAMP is its LastModified, else its Created,
+// else now: RFC 5545 defines DTSTAMP without METHOD as the time of the last
+// revision, and this keeps the bytes of an unchanged feed stable.
+func Feed(name string, owner Person, entries []FeedEntry, now time.Time) ([]byte, error) {
+	if err := checkTime(now); err != nil {
+		return nil, fmt.Errorf("ical: feed: now: %w", err)
+	}
+	seen := make(map[string]struct{}, len(entries))
+	for i := range entries {
+		ev := &entries[i]
+		if err := ev.validate(); err != nil {
+			return nil, err
+		}
+		if _, dup := seen[ev.UID]; dup {
+			return nil, fmt.Errorf("ical: feed: UID %q appears twice", ev.UID)
+		}
+		seen[ev.UID] = struct{}{}
+		if ev.Organizer.Email != "" {
+			if err := checkEmail(ev.Organizer.Email); err != nil {
+				return nil, fmt.Errorf("ical: event %q: organizer: %w", ev.UID, err)
+			}
+		}
+		switch ev.Answer {
+		case "":
+		case PartStatNeedsAction, PartStatAccepted, PartStatDeclined, PartStatTentative:
+			if ev.Organizer.Email == "" {
+				return nil, fmt.Errorf("ical: event %q: an answer needs an organizer", ev.UID)
+			}
+			if err := checkEmail(owner.Email); err != nil {
+				return nil, fmt.Errorf("ical: event %q: feed owner: %w", ev.UID, err)
+			}
+		default:
+			return nil, fmt.Errorf("ical: event %q: unknown answer %q", ev.UID, ev.Answer)
+		}
+	}
+
+	e := encoder{out: make([]byte, 0, 1024+768*len(entries))}
+	e.calendarHeader()
+	e.text("NAME", name)
+	e.text("X-WR-CALNAME", name)
+	e.token("X-WR-TIMEZONE", parisTZID)
+	e.token("REFRESH-INTERVAL;VALUE=DURATION", "PT1H")
+	e.token("X-PUBLISHED-TTL", "PT1H")
+	e.out = append(e.out, parisVTimezone...)
+	for i := range entries {
+		ev := &entries[i]
+		stamp := now
+		switch {
+		case !ev.LastModified.IsZero():
+			stamp = ev.LastModified
+		case !ev.Created.IsZero():
+			stamp = ev.Created
+		}
+		e.raw("BEGIN:VEVENT")
+		e.eventHead(&ev.Event, stamp)
+		if ev.Organizer.Email != "" {
+			e.calAddress("ORGANIZER", "", ev.Organizer.Name, ev.Organizer.Email)
+		}
+		if ev.Answer != "" {
+			e.calAddress("ATTENDEE", ";ROLE=REQ-PARTICIPANT;PARTSTAT="+string(ev.Answer), owner.Name, owner.Email)
+		}
+		if ev.Cancelled {
+			e.token("STATUS", "CANCELLED")
+		} else {
+			e.token("STATUS", "CONFIRMED")
+		}
+		if ev.Cancelled || ev.Answer == PartStatDeclined {
+			e.token("TRANSP", "TRANSPARENT")
+		} else {
+			e.token("TRANSP", "OPAQUE")
+		}
+		e.eventTail(&ev.Event)
+		e.raw("END:VEVENT")
+	}
+	e.raw("END:VCALENDAR")
+	return e.out, nil
+}
+
+func (e *encoder) calendarHeader() {
+	e.raw("BEGIN:VCALENDAR")
+	e.text("PRODID", productID)
+	e.raw("VERSION:2.0")
+	e.raw("CALSCALE:GREGORIAN")
+}
+
+// eventHead writes the properties that identify and describe the session.
+func (e *encoder) eventHead(ev *Event, stamp time.Time) {
+	e.text("UID", ev.UID)
+	e.utc("DTSTAMP", stamp)
+	e.token("SEQUENCE", strconv.Itoa(ev.Sequence))
+	e.local("DTSTART", ev.Start)
+	e.local("DTEND", ev.End)
+	if ev.Summary != "" {
+		e.text("SUMMARY", ev.Summary)
+	}
+	if ev.Description != "" {
+		e.text("DESCRIPTION", ev.Description)
+	}
+	if ev.Location != "" {
+		e.text("LOCATION", ev.Location)
+	}
+	if ev.URL != "" {
+		e.token("URL", ev.URL)
+	}
+}
+
+func (e *encoder) eventTail(ev *Event) {
+	if !ev.Created.IsZero() {
+		e.utc("CREATED", ev.Created)
+	}
+	if !ev.LastModified.IsZero() {
+		e.utc("LAST-MODIFIED", ev.LastModified)
+	}
+}
+
+func (ev *Event) validate() error {
+	if strings.TrimSpace(ev.UID) == "" {
+		return errors.New("ical: event without UID")
+	}
+	if ev.Sequence < 0 {
+		return fmt.Errorf("ical: event %q: negative sequence %d", ev.UID, ev.Sequence)
+	}
+	if err := checkTime(ev.Start); err != nil {
+		return fmt.Errorf("ical: event %q: start: %w", ev.UID, err)
+	}
+	if err := checkTime(ev.End); err != nil {
+		return fmt.Errorf("ical: event %q: end: %w", ev.UID, err)
+	}
+	for _, t := range []time.Time{ev.Created, ev.LastModified} {
+		if t.IsZero() {
+			continue // optional
+		}
+		if err := checkTime(t); err != nil {
+			return fmt.Errorf("ical: event %q: created or last-modified: %w", ev.UID, err)
+		}
+	}
+	if !ev.End.Truncate(time.Second).After(ev.Start.Truncate(time.Second)) {
+		return fmt.Errorf("ical: event %q: end %s is not after start %s", ev.UID, ev.End, ev.Start)
+	}
+	if ev.URL != "" {
+		if err := checkURL(ev.URL); err != nil {
+			return fmt.Errorf("ical: event %q: url: %w", ev.UID, err)
+		}
+	}
+	return nil
+}
+
+// checkTime accepts the instants that iCalendar can write: a four-digit year.
+func checkTime(t time.Time) error {
+	if t.IsZero() {
+		return errors.New("missing time")
+	}
+	if y := t.UTC().Year(); y < 1 || y > 9999 {
+		return fmt.Errorf("year %d out of range", y)
+	}
+	return nil
+}
+
+// checkEmail accepts an address that can be written after "mailto:" as is.
+// It is not a full RFC 5322 check: addresses are validated where they are
+// entered; this only keeps the calendar well formed.
+func checkEmail(s string) error {
+	if s == "" {
+		return errors.New("missing email address")
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 || !utf8.ValidString(s) {
+		return fmt.Errorf("invalid email address %q", s)
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == '"' || c == '\\' {
+			return fmt.Errorf("invalid email address %q", s)
+		}
+	}
+	return nil
+}
+
+// checkURL accepts absolute http and https URLs without spaces, quotes or
+// control characters, which can be written as a URI value as is.
+func checkURL(s string) error {
+	if !utf8.ValidString(s) {
+		return errors.New("not UTF-8")
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c == 0x7f || c == '"' {
+			return fmt.Errorf("invalid URL %q", s)
+		}
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("not an absolute http(s) URL: %q", s)
+	}
+	return nil
+}
