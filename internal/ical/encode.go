@@ -117,38 +117,45 @@ func appendFolded(dst, line []byte) []byte {
 // Other control characters are not allowed in TEXT and are dropped; invalid
 // UTF-8 becomes U+FFFD, since the calendar is declared charset=utf-8.
 func appendText(dst []byte, s string) []byte {
-	for i := 0; i < len(s); {
+	if !utf8.ValidString(s) {
+		s = replaceInvalidUTF8(s)
+	}
+	// Copy runs of ordinary characters at once; stop on the ASCII bytes that
+	// need work. Bytes of multi-octet characters are all >= 0x80.
+	run := 0
+	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = utf8.AppendRune(dst, utf8.RuneError)
-			} else {
-				dst = append(dst, s[i:i+size]...)
-			}
-			i += size
+		if c >= 0x20 && c != '\\' && c != ';' && c != ',' && c != 0x7f || c == '\t' {
 			continue
 		}
-		switch {
-		case c == '\\' || c == ';' || c == ',':
+		dst = append(dst, s[run:i]...)
+		run = i + 1
+		switch c {
+		case '\\', ';', ',':
 			dst = append(dst, '\\', c)
-		case c == '\r':
+		case '\r':
 			if i+1 < len(s) && s[i+1] == '\n' {
 				i++
+				run++
 			}
 			dst = append(dst, '\\', 'n')
-		case c == '\n':
+		case '\n':
 			dst = append(dst, '\\', 'n')
-		case c == '\t':
-			dst = append(dst, c)
-		case c < 0x20 || c == 0x7f:
-			// control character: not representable, dropped
 		default:
-			dst = append(dst, c)
+			// another control character: not representable in TEXT, dropped
 		}
-		i++
 	}
-	return dst
+	return append(dst, s[run:]...)
+}
+
+// replaceInvalidUTF8 replaces each byte of s that is not part of a valid
+// UTF-8 sequence with U+FFFD.
+func replaceInvalidUTF8(s string) string {
+	b := make([]byte, 0, len(s)+8)
+	for _, r := range s { // invalid bytes come out one by one as U+FFFD
+		b = utf8.AppendRune(b, r)
+	}
+	return string(b)
 }
 
 // cleanParamValue prepares a display name for use as a parameter value
@@ -161,7 +168,7 @@ func cleanParamValue(s string) string {
 		return s
 	}
 	b := make([]byte, 0, len(s))
-	for _, r := range s { // ranging over a string turns invalid bytes into U+FFFD
+	for _, r := range s { // invalid bytes come out one by one as U+FFFD
 		switch {
 		case r < 0x20 || r == 0x7f:
 			r = ' '

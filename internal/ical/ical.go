@@ -143,7 +143,7 @@ func Invitation(method Method, ev Event, attendee Person, now time.Time) ([]byte
 		return nil, fmt.Errorf("ical: event %q: now: %w", ev.UID, err)
 	}
 
-	e := encoder{out: make([]byte, 0, 2048)}
+	e := encoder{out: make([]byte, 0, 1024+len(parisVTimezone)+ev.sizeHint()+len(attendee.Name)+len(attendee.Email))}
 	e.calendarHeader()
 	e.token("METHOD", string(method))
 	e.out = append(e.out, parisVTimezone...)
@@ -203,11 +203,13 @@ func Feed(name string, owner Person, entries []FeedEntry, now time.Time) ([]byte
 		return nil, fmt.Errorf("ical: feed: now: %w", err)
 	}
 	seen := make(map[string]struct{}, len(entries))
+	size := 1024 + len(parisVTimezone)
 	for i := range entries {
 		ev := &entries[i]
 		if err := ev.validate(); err != nil {
 			return nil, err
 		}
+		size += ev.sizeHint()
 		if _, dup := seen[ev.UID]; dup {
 			return nil, fmt.Errorf("ical: feed: UID %q appears twice", ev.UID)
 		}
@@ -231,7 +233,7 @@ func Feed(name string, owner Person, entries []FeedEntry, now time.Time) ([]byte
 		}
 	}
 
-	e := encoder{out: make([]byte, 0, 1024+768*len(entries))}
+	e := encoder{out: make([]byte, 0, size)}
 	e.calendarHeader()
 	e.text("NAME", name)
 	e.text("X-WR-CALNAME", name)
@@ -308,6 +310,14 @@ func (e *encoder) eventTail(ev *Event) {
 	if !ev.LastModified.IsZero() {
 		e.utc("LAST-MODIFIED", ev.LastModified)
 	}
+}
+
+// sizeHint estimates the size of the event's VEVENT, to allocate the output
+// once: the text it carries, plus the fixed properties.
+func (ev *Event) sizeHint() int {
+	n := len(ev.UID) + len(ev.Summary) + len(ev.Description) + len(ev.Location) + len(ev.URL) +
+		len(ev.Organizer.Name) + len(ev.Organizer.Email)
+	return 512 + n + n/16 // escapes and folds add a few octets
 }
 
 func (ev *Event) validate() error {
