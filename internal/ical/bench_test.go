@@ -21,14 +21,14 @@ func BenchmarkFeed500(b *testing.B) {
 		ev.Cancelled = i%10 == 0
 		entries[i] = FeedEntry{Event: ev, Answer: answers[i%len(answers)]}
 	}
-	out, err := Feed("Agora – mes séances", recipient, entries, now)
+	out, err := Feed("Agora – mes séances", recipient, entries, fixedNow)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.SetBytes(int64(len(out)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Feed("Agora – mes séances", recipient, entries, now); err != nil {
+		if _, err := Feed("Agora – mes séances", recipient, entries, fixedNow); err != nil {
 			b.Fatal(err)
 		}
 	}

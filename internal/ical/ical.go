@@ -9,7 +9,8 @@
 //   - CRLF line endings; lines folded at 75 octets, never inside a UTF-8
 //     character; TEXT values escaped (\\ \; \, \n);
 //   - date-times in Europe/Paris with TZID and the full VTIMEZONE, or in UTC
-//     with Z when the Paris wall clock would be ambiguous (see encoder.local);
+//     with Z where a Paris wall clock would be ambiguous (the hour repeated
+//     when summer time ends) or outside the VTIMEZONE's rules (before 1996);
 //   - a UID that the caller stores and never regenerates, and a SEQUENCE that
 //     the caller increases on every change and on cancellation.
 //

@@ -16,7 +16,7 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
 
 // The fixed clock of every test.
-var now = time.Date(2027, 1, 15, 9, 0, 0, 0, time.UTC)
+var fixedNow = time.Date(2027, 1, 15, 9, 0, 0, 0, time.UTC)
 
 var (
 	organizer = Person{Name: "Jeanne d'Arc, SDPSN", Email: "comite-produit@agora.example.gouv.fr"}
@@ -56,7 +56,7 @@ func movedSession() Event {
 	ev.Sequence = 1
 	ev.Start = time.Date(2027, 4, 1, 12, 0, 0, 0, time.UTC) // 14:00 CEST
 	ev.End = time.Date(2027, 4, 1, 14, 0, 0, 0, time.UTC)   // 16:00 CEST
-	ev.LastModified = now.Add(-time.Hour)
+	ev.LastModified = fixedNow.Add(-time.Hour)
 	return ev
 }
 
@@ -64,7 +64,7 @@ func cancelledSession() Event {
 	ev := movedSession()
 	ev.Sequence = 2
 	ev.Cancelled = true
-	ev.LastModified = now
+	ev.LastModified = fixedNow
 	return ev
 }
 
@@ -126,14 +126,14 @@ type goldenCase struct {
 
 func goldenCases() []goldenCase {
 	invite := func(m Method, ev Event) func() ([]byte, error) {
-		return func() ([]byte, error) { return Invitation(m, ev, recipient, now) }
+		return func() ([]byte, error) { return Invitation(m, ev, recipient, fixedNow) }
 	}
 	return []goldenCase{
 		{"request", MethodRequest, []FeedEntry{{Event: dstSession()}}, invite(MethodRequest, dstSession())},
 		{"update", MethodRequest, []FeedEntry{{Event: movedSession()}}, invite(MethodRequest, movedSession())},
 		{"cancel", MethodCancel, []FeedEntry{{Event: cancelledSession()}}, invite(MethodCancel, cancelledSession())},
 		{"feed", "", feedEntries(), func() ([]byte, error) {
-			return Feed("Agora – mes séances", recipient, feedEntries(), now)
+			return Feed("Agora – mes séances", recipient, feedEntries(), fixedNow)
 		}},
 	}
 }
@@ -253,7 +253,7 @@ func checkEvent(t *testing.T, method Method, entry FeedEntry, c *goical.Componen
 
 	// Instants: the parser resolves TZID=Europe/Paris with Go's zone
 	// database, independently of parisWallClock.
-	wantStamp := now
+	wantStamp := fixedNow
 	if method == "" && !ev.LastModified.IsZero() {
 		wantStamp = ev.LastModified
 	} else if method == "" && !ev.Created.IsZero() {
@@ -350,11 +350,11 @@ func logical(b []byte) []string {
 // TestDaylightSavingNights pins the exact date-time lines around the two
 // changes of 2027, which the round trip checks only as instants.
 func TestDaylightSavingNights(t *testing.T) {
-	inv, err := Invitation(MethodRequest, dstSession(), recipient, now)
+	inv, err := Invitation(MethodRequest, dstSession(), recipient, fixedNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	feed, err := Feed("x", recipient, feedEntries(), now)
+	feed, err := Feed("x", recipient, feedEntries(), fixedNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,7 +377,7 @@ func TestDaylightSavingNights(t *testing.T) {
 }
 
 func TestInvitationFields(t *testing.T) {
-	b, err := Invitation(MethodRequest, dstSession(), recipient, now)
+	b, err := Invitation(MethodRequest, dstSession(), recipient, fixedNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,7 +394,7 @@ func TestInvitationFields(t *testing.T) {
 			t.Errorf("no line %q", want)
 		}
 	}
-	c, err := Invitation(MethodCancel, cancelledSession(), recipient, now)
+	c, err := Invitation(MethodCancel, cancelledSession(), recipient, fixedNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +406,7 @@ func TestInvitationFields(t *testing.T) {
 	}
 	// A cancellation can also be sent for an event not marked cancelled
 	// (the recipient left the session): STATUS follows the method.
-	c2, err := Invitation(MethodCancel, movedSession(), recipient, now)
+	c2, err := Invitation(MethodCancel, movedSession(), recipient, fixedNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,11 +416,11 @@ func TestInvitationFields(t *testing.T) {
 }
 
 func TestFeedIsStable(t *testing.T) {
-	a, err := Feed("x", recipient, feedEntries(), now)
+	a, err := Feed("x", recipient, feedEntries(), fixedNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Feed("x", recipient, feedEntries(), now.Add(24*time.Hour))
+	b, err := Feed("x", recipient, feedEntries(), fixedNow.Add(24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +444,7 @@ func TestFeedIsStable(t *testing.T) {
 }
 
 func TestEmptyFeed(t *testing.T) {
-	b, err := Feed("Vide", Person{}, nil, now)
+	b, err := Feed("Vide", Person{}, nil, fixedNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -464,29 +464,29 @@ func TestErrors(t *testing.T) {
 		attendee Person
 		now      time.Time
 	}{
-		{"PUBLISH is not an invitation", "PUBLISH", valid, recipient, now},
-		{"empty method", "", valid, recipient, now},
-		{"REQUEST for a cancelled session", MethodRequest, with(func(e *Event) { e.Cancelled = true }), recipient, now},
-		{"no UID", MethodRequest, with(func(e *Event) { e.UID = " " }), recipient, now},
-		{"negative sequence", MethodRequest, with(func(e *Event) { e.Sequence = -1 }), recipient, now},
-		{"no start", MethodRequest, with(func(e *Event) { e.Start = time.Time{} }), recipient, now},
-		{"no end", MethodRequest, with(func(e *Event) { e.End = time.Time{} }), recipient, now},
-		{"end before start", MethodRequest, with(func(e *Event) { e.End = e.Start.Add(-time.Minute) }), recipient, now},
-		{"end equals start", MethodRequest, with(func(e *Event) { e.End = e.Start }), recipient, now},
-		{"end within the same second", MethodRequest, with(func(e *Event) { e.End = e.Start.Add(time.Millisecond) }), recipient, now},
-		{"five-digit year", MethodRequest, with(func(e *Event) { e.End = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }), recipient, now},
-		{"created out of range", MethodRequest, with(func(e *Event) { e.Created = time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC) }), recipient, now},
-		{"no organizer", MethodRequest, with(func(e *Event) { e.Organizer.Email = "" }), recipient, now},
-		{"organizer not an address", MethodRequest, with(func(e *Event) { e.Organizer.Email = "comite" }), recipient, now},
-		{"no attendee address", MethodRequest, valid, Person{Name: "x"}, now},
-		{"attendee address with CRLF", MethodRequest, valid, Person{Email: "a@b.fr\r\nATTENDEE:mailto:c@d.fr"}, now},
-		{"attendee address with space", MethodRequest, valid, Person{Email: "jean dupont@b.fr"}, now},
-		{"attendee address with quote", MethodRequest, valid, Person{Email: `"a"@b.fr`}, now},
-		{"attendee address ending with @", MethodRequest, valid, Person{Email: "a@"}, now},
-		{"URL not http", MethodRequest, with(func(e *Event) { e.URL = "javascript:alert(1)" }), recipient, now},
-		{"URL relative", MethodRequest, with(func(e *Event) { e.URL = "/seances/42" }), recipient, now},
-		{"URL with a line break", MethodRequest, with(func(e *Event) { e.URL = "https://a.fr/\r\nX-INJECTED:1" }), recipient, now},
-		{"URL with a space", MethodRequest, with(func(e *Event) { e.URL = "https://a.fr/a b" }), recipient, now},
+		{"PUBLISH is not an invitation", "PUBLISH", valid, recipient, fixedNow},
+		{"empty method", "", valid, recipient, fixedNow},
+		{"REQUEST for a cancelled session", MethodRequest, with(func(e *Event) { e.Cancelled = true }), recipient, fixedNow},
+		{"no UID", MethodRequest, with(func(e *Event) { e.UID = " " }), recipient, fixedNow},
+		{"negative sequence", MethodRequest, with(func(e *Event) { e.Sequence = -1 }), recipient, fixedNow},
+		{"no start", MethodRequest, with(func(e *Event) { e.Start = time.Time{} }), recipient, fixedNow},
+		{"no end", MethodRequest, with(func(e *Event) { e.End = time.Time{} }), recipient, fixedNow},
+		{"end before start", MethodRequest, with(func(e *Event) { e.End = e.Start.Add(-time.Minute) }), recipient, fixedNow},
+		{"end equals start", MethodRequest, with(func(e *Event) { e.End = e.Start }), recipient, fixedNow},
+		{"end within the same second", MethodRequest, with(func(e *Event) { e.End = e.Start.Add(time.Millisecond) }), recipient, fixedNow},
+		{"five-digit year", MethodRequest, with(func(e *Event) { e.End = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }), recipient, fixedNow},
+		{"created out of range", MethodRequest, with(func(e *Event) { e.Created = time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC) }), recipient, fixedNow},
+		{"no organizer", MethodRequest, with(func(e *Event) { e.Organizer.Email = "" }), recipient, fixedNow},
+		{"organizer not an address", MethodRequest, with(func(e *Event) { e.Organizer.Email = "comite" }), recipient, fixedNow},
+		{"no attendee address", MethodRequest, valid, Person{Name: "x"}, fixedNow},
+		{"attendee address with CRLF", MethodRequest, valid, Person{Email: "a@b.fr\r\nATTENDEE:mailto:c@d.fr"}, fixedNow},
+		{"attendee address with space", MethodRequest, valid, Person{Email: "jean dupont@b.fr"}, fixedNow},
+		{"attendee address with quote", MethodRequest, valid, Person{Email: `"a"@b.fr`}, fixedNow},
+		{"attendee address ending with @", MethodRequest, valid, Person{Email: "a@"}, fixedNow},
+		{"URL not http", MethodRequest, with(func(e *Event) { e.URL = "javascript:alert(1)" }), recipient, fixedNow},
+		{"URL relative", MethodRequest, with(func(e *Event) { e.URL = "/seances/42" }), recipient, fixedNow},
+		{"URL with a line break", MethodRequest, with(func(e *Event) { e.URL = "https://a.fr/\r\nX-INJECTED:1" }), recipient, fixedNow},
+		{"URL with a space", MethodRequest, with(func(e *Event) { e.URL = "https://a.fr/a b" }), recipient, fixedNow},
 		{"no clock", MethodRequest, valid, recipient, time.Time{}},
 	}
 	for _, tt := range inviteTests {
@@ -515,12 +515,12 @@ func TestErrors(t *testing.T) {
 		entries []FeedEntry
 		now     time.Time
 	}{
-		{"duplicate UID", recipient, entry(func(e *FeedEntry) { e.UID = dstSession().UID }), now},
-		{"answer without owner", Person{}, feedEntries(), now},
-		{"answer without organizer", recipient, entry(func(e *FeedEntry) { e.Organizer = Person{} }), now},
-		{"unknown answer", recipient, entry(func(e *FeedEntry) { e.Answer = "oui" }), now},
-		{"invalid event", recipient, entry(func(e *FeedEntry) { e.End = e.Start }), now},
-		{"invalid organizer", recipient, entry(func(e *FeedEntry) { e.Organizer.Email = "x" }), now},
+		{"duplicate UID", recipient, entry(func(e *FeedEntry) { e.UID = dstSession().UID }), fixedNow},
+		{"answer without owner", Person{}, feedEntries(), fixedNow},
+		{"answer without organizer", recipient, entry(func(e *FeedEntry) { e.Organizer = Person{} }), fixedNow},
+		{"unknown answer", recipient, entry(func(e *FeedEntry) { e.Answer = "oui" }), fixedNow},
+		{"invalid event", recipient, entry(func(e *FeedEntry) { e.End = e.Start }), fixedNow},
+		{"invalid organizer", recipient, entry(func(e *FeedEntry) { e.Organizer.Email = "x" }), fixedNow},
 		{"no clock", recipient, feedEntries(), time.Time{}},
 	}
 	for _, tt := range feedTests {
@@ -538,7 +538,7 @@ func TestBeforeTheRules(t *testing.T) {
 	ev := dstSession()
 	ev.Start = time.Date(1995, 9, 24, 0, 30, 0, 0, time.UTC)
 	ev.End = ev.Start.Add(time.Hour)
-	b, err := Invitation(MethodRequest, ev, recipient, now)
+	b, err := Invitation(MethodRequest, ev, recipient, fixedNow)
 	if err != nil {
 		t.Fatal(err)
 	}
