@@ -66,4 +66,3 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, migrat
 	}
 	return store, nil
 }
-
