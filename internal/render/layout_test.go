@@ -229,7 +229,7 @@ func TestErrorPageWithUserFlashAndCrumbs(t *testing.T) {
 		`<a class="fr-breadcrumb__link" href="/groups">Groupes de travail</a>`,
 		`<a class="fr-breadcrumb__link" aria-current="page">Comitologie</a>`,
 		// Flash as an assertive DSFR alert.
-		`class="fr-alert fr-alert--error fr-mb-4w" role="alert"`,
+		`class="fr-alert fr-alert--error fr-mt-4w" role="alert"`,
 		`<p class="fr-alert__title">Action impossible</p>`,
 	} {
 		if !strings.Contains(out, want) {
@@ -305,11 +305,11 @@ func TestErrorPageDefaultsForEveryStatus(t *testing.T) {
 func TestFlashKinds(t *testing.T) {
 	tpl := parsePage(t, filepath.Join(templatesDir, "pages", "error.html"))
 	for kind, want := range map[string]string{
-		"success": `class="fr-alert fr-alert--success fr-alert--sm fr-mb-4w" role="status"`,
-		"info":    `class="fr-alert fr-alert--info fr-alert--sm fr-mb-4w" role="status"`,
-		"warning": `class="fr-alert fr-alert--warning fr-alert--sm fr-mb-4w" role="status"`,
-		"error":   `class="fr-alert fr-alert--error fr-alert--sm fr-mb-4w" role="alert"`,
-		"bogus":   `class="fr-alert fr-alert--info fr-alert--sm fr-mb-4w" role="status"`,
+		"success": `class="fr-alert fr-alert--success fr-alert--sm fr-mt-4w" role="status"`,
+		"info":    `class="fr-alert fr-alert--info fr-alert--sm fr-mt-4w" role="status"`,
+		"warning": `class="fr-alert fr-alert--warning fr-alert--sm fr-mt-4w" role="status"`,
+		"error":   `class="fr-alert fr-alert--error fr-alert--sm fr-mt-4w" role="alert"`,
+		"bogus":   `class="fr-alert fr-alert--info fr-alert--sm fr-mt-4w" role="status"`,
 	} {
 		out := execute(t, tpl, errorPage{
 			stubLayout: stubLayout{Flash: &stubFlash{Kind: kind, Message: "Message <b>échappé</b>"}},
