@@ -16,7 +16,8 @@ const templatesDir = "../../templates"
 // partials parses the partials alone, plus the given page text.
 func partials(t *testing.T, text string) *template.Template {
 	t.Helper()
-	tpl, err := template.New("").Funcs(render.FormFuncs()).ParseGlob(filepath.Join(templatesDir, "partials", "*.html"))
+	// Other partials use the shared functions (render.Funcs) too.
+	tpl, err := template.New("").Funcs(render.Funcs()).Funcs(render.FormFuncs()).ParseGlob(filepath.Join(templatesDir, "partials", "*.html"))
 	if err != nil {
 		t.Fatal(err)
 	}

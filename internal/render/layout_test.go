@@ -63,6 +63,7 @@ func parsePage(t *testing.T, page string) *template.Template {
 			return a.URL(name), nil
 		},
 	}
+	maps.Copy(funcs, render.Funcs())
 	maps.Copy(funcs, render.FormFuncs())
 	files := globs(t, filepath.Join(templatesDir, "layouts", "*.html"), filepath.Join(templatesDir, "partials", "*.html"))
 	files = append(files, page)
