@@ -245,6 +245,9 @@ func isUniqueViolation(err error) bool {
 
 // notFound maps sql.ErrNoRows to ErrNotFound, wrapping with context.
 func notFound(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound
 	}
