@@ -4,6 +4,8 @@ BIN      := bin/agora
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 
+include assets.mk
+
 .PHONY: run build test test-go vet fmt fmt-check clean
 
 ## run: start Agora on http://localhost:8080 with the embedded SQLite database in ./data

@@ -48,8 +48,8 @@ func pager(c *gin.Context, total int, keep ...string) (Pager, int) {
 
 type adminIndexPage struct {
 	Layout
-	Users  int
-	Outbox map[models.MailState]int
+	Users                   int
+	MailPending, MailFailed int
 }
 
 func (s *Server) adminIndex(c *gin.Context) {
@@ -66,7 +66,7 @@ func (s *Server) adminIndex(c *gin.Context) {
 	}
 	s.render(c, http.StatusOK, "admin_index", adminIndexPage{
 		Layout: s.layout(c, "Administration", "admin", Crumb{Label: "Administration"}),
-		Users:  users, Outbox: counts,
+		Users:  users, MailPending: counts[models.MailPending], MailFailed: counts[models.MailFailed],
 	})
 }
 

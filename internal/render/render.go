@@ -39,6 +39,9 @@ func New(fsys fs.FS, funcs map[string]any) (*Renderer, error) {
 	for k, v := range Funcs() {
 		all[k] = v
 	}
+	for k, v := range FormFuncs() {
+		all[k] = v
+	}
 	for k, v := range funcs {
 		all[k] = v
 	}
