@@ -207,7 +207,10 @@ func TestMembershipRules(t *testing.T) {
 
 		// Invitation by email, accepted after the invitee's first login.
 		inv := f.group(org, models.GroupInput{Title: "Sur invitation", JoinPolicy: models.JoinInvitation})
-		f.must(func(tx *models.Tx) error { _, err := tx.Invite(f.ctx, org, inv.ID, "New.Person@Example.org"); return err })
+		f.must(func(tx *models.Tx) error {
+			_, err := tx.Invite(f.ctx, org, inv.ID, "New.Person@Example.org")
+			return err
+		})
 		if err := f.tx(func(tx *models.Tx) error { return tx.AcceptInvitation(f.ctx, c, inv.ID) }); !errors.Is(err, models.ErrForbidden) {
 			t.Fatalf("accepting someone else's invitation: %v", err)
 		}
@@ -229,7 +232,9 @@ func TestMembershipRules(t *testing.T) {
 		}); !errors.Is(err, models.ErrLastOrganiser) {
 			t.Fatalf("demoting the last organiser: %v", err)
 		}
-		f.must(func(tx *models.Tx) error { return tx.SetMemberRole(f.ctx, org, open.ID, a.ID, models.RoleGroupOrganiser) })
+		f.must(func(tx *models.Tx) error {
+			return tx.SetMemberRole(f.ctx, org, open.ID, a.ID, models.RoleGroupOrganiser)
+		})
 		if _, err := removeMember(f, org, open.ID, org.ID); err != nil {
 			t.Fatalf("organiser leaving with a co-organiser: %v", err)
 		}

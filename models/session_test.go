@@ -231,7 +231,10 @@ func TestSequenceFollowsChanges(t *testing.T) {
 			wantSeq int
 		}{
 			{func(in *models.SessionInput) { in.Agenda = "1. Tour de table" }, false, 0},
-			{func(in *models.SessionInput) { in.StartsAt = in.StartsAt.Add(time.Hour); in.EndsAt = in.EndsAt.Add(time.Hour) }, true, 1},
+			{func(in *models.SessionInput) {
+				in.StartsAt = in.StartsAt.Add(time.Hour)
+				in.EndsAt = in.EndsAt.Add(time.Hour)
+			}, true, 1},
 			{func(in *models.SessionInput) { in.Room = "Salle 2" }, true, 2},
 			{func(in *models.SessionInput) { in.VideoURL = "https://visio.example.org/abc" }, true, 3},
 			{func(in *models.SessionInput) { in.Title = "Séance renommée" }, true, 4},
@@ -369,7 +372,11 @@ func TestSeriesKeepsParisHourAcrossDaylightSaving(t *testing.T) {
 		}
 		// Cancel this and following from the third.
 		var cancelled []models.Session
-		f.must(func(tx *models.Tx) error { var err error; cancelled, err = tx.CancelSeriesFrom(f.ctx, org, all[2].ID); return err })
+		f.must(func(tx *models.Tx) error {
+			var err error
+			cancelled, err = tx.CancelSeriesFrom(f.ctx, org, all[2].ID)
+			return err
+		})
 		if len(cancelled) != 2 || !cancelled[0].Cancelled() || cancelled[1].Sequence != 3 {
 			t.Fatalf("cancelled = %+v", cancelled)
 		}

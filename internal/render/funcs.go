@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dnum-sociaux/agora/internal/markdown"
 	"github.com/dnum-sociaux/agora/models"
 )
 
@@ -16,7 +17,10 @@ var (
 // Funcs are the template functions every page and email has (besides
 // "asset", given by main, and the form helpers).
 func Funcs() map[string]any {
+	md := markdown.New()
 	return map[string]any{
+		"markdown":  md.HTML, // user Markdown → sanitised HTML
+		"mdtext":    markdown.Text,
 		"date":      DateFR,
 		"shortdate": ShortDateFR,
 		"datetime":  DateTimeFR,
