@@ -153,6 +153,26 @@ func (s *Store) MarkRetry(ctx context.Context, id, lastError string, next time.T
 	})
 }
 
+// Release gives claimed messages back untried (the SMTP server could not be
+// reached, or the worker is stopping): pending again, due at next, and the
+// attempt their claim counted is not counted.
+func (s *Store) Release(ctx context.Context, ids []string, lastError string, next time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return s.Tx(ctx, func(tx *Tx) error {
+		for _, id := range ids {
+			_, err := tx.exec(ctx, `UPDATE outbox SET state = ?, next_attempt_at = ?, locked_until = NULL, last_error = ?,
+				attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE id = ? AND state = ?`,
+				MailPending, next.UTC(), truncate(lastError, 1000), id, MailSending)
+			if err != nil {
+				return fmt.Errorf("release mail %s: %w", id, err)
+			}
+		}
+		return nil
+	})
+}
+
 // MarkFailed gives up on a message; admins see it and may retry it.
 func (s *Store) MarkFailed(ctx context.Context, id, lastError string) error {
 	return s.Tx(ctx, func(tx *Tx) error {

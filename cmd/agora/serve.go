@@ -49,7 +49,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	var sender mail.Sender = mail.CaptureSender{}
 	if cfg.SMTPURL != "" {
-		if sender, err = mail.NewSMTPSender(cfg.SMTPURL, cfg.MailFrom, cfg.BaseURL.Hostname(), nil); err != nil {
+		if sender, err = mail.NewSMTPSender(cfg.SMTPURL, mail.SMTPOptions{From: cfg.MailFrom, Hostname: cfg.BaseURL.Hostname()}); err != nil {
 			return fmt.Errorf("AGORA_SMTP_URL: %w", err)
 		}
 	}

@@ -3,6 +3,7 @@ package mail
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -24,7 +25,8 @@ type Worker struct {
 	MaxAttempts int           // attempts before giving up (default 8)
 	Now         func() time.Time
 
-	wake chan struct{}
+	wake   chan struct{}
+	outage time.Duration // current pause while the server is unreachable; 0 when it answers
 }
 
 func (w *Worker) defaults() {
@@ -71,26 +73,22 @@ func (w *Worker) Init() *Worker { w.defaults(); return w }
 // Run delivers until ctx ends.
 func (w *Worker) Run(ctx context.Context) {
 	w.defaults()
-	pause := time.Duration(0)
 	for {
 		n, err := w.RunOnce(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return
 		case err != nil:
-			// The server is unreachable: wait (wake-ups are no news from the
-			// server), doubling the pause each time it stays down.
-			pause = w.backoff(pause)
-			w.Logger.Warn("mail delivery paused", "error", err, "retry_in", pause.String())
-			if !sleep(ctx, pause) {
+			// The server (or the database) is unreachable: wait, doubling the
+			// pause while it stays down. Wake-ups are no news from the server.
+			w.Logger.Warn("mail delivery paused", "error", err, "retry_in", w.outage.String())
+			if !sleep(ctx, w.outage) {
 				return
 			}
 			continue
 		case n > 0:
-			pause = 0
 			continue // there may be more
 		}
-		pause = 0
 		t := time.NewTimer(w.Poll)
 		select {
 		case <-ctx.Done():
@@ -115,38 +113,62 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // RunOnce claims one batch and delivers it. It returns how many messages it
-// handled, and the connection error that stopped it, if any.
+// handled, and the error that stopped it when the SMTP server (or the
+// database) could not be reached. After such an outage the messages not
+// tried go back to the queue, their attempt not counted, all due at the
+// same time, so that they still leave in order of creation; that time moves
+// further away (BaseBackoff doubling up to MaxBackoff) while the outage lasts.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	w.defaults()
 	msgs, err := w.Store.ClaimDue(ctx, w.Batch, w.Lease)
 	if err != nil {
-		if ctx.Err() == nil {
-			w.Logger.Error("claim outbox", "error", err)
+		if ctx.Err() != nil {
+			return 0, nil
 		}
-		return 0, nil
+		w.outage = w.backoff(w.outage)
+		return 0, fmt.Errorf("claim outbox: %w", err)
 	}
 	if len(msgs) == 0 {
 		return 0, nil
 	}
-	// A context that outlives shutdown by a little, so outcomes get recorded.
+	// Outcomes are recorded even when ctx ends during the batch.
 	rec := context.WithoutCancel(ctx)
+	// The batch stops well before the lease runs out, so that no other
+	// worker takes a message this one is still sending.
+	sendCtx, cancel := context.WithTimeout(ctx, w.Lease/2)
+	defer cancel()
 	tried := 0
-	sendErr := w.Sender.Send(ctx, msgs, func(m models.OutboxMessage, err error) {
+	sendErr := w.Sender.Send(sendCtx, msgs, func(m models.OutboxMessage, err error) {
 		tried++
 		w.record(rec, m, err)
 	})
-	if sendErr != nil {
-		// Everything not tried goes back to the queue, due after the same pause
-		// the worker takes, so that order of creation is kept.
-		next := w.Now().Add(w.backoff(0))
-		for _, m := range msgs[tried:] {
-			if err := w.Store.MarkRetry(rec, m.ID, sendErr.Error(), next); err != nil {
-				w.Logger.Error("requeue mail", "mail_id", m.ID, "error", err)
-			}
-		}
-		return tried, sendErr
+	rest := msgs[tried:]
+	if sendErr == nil && len(rest) == 0 {
+		w.outage = 0
+		return tried, nil
 	}
-	return tried, nil
+	var next time.Time
+	var ret error
+	switch {
+	case ctx.Err() != nil || sendCtx.Err() != nil:
+		// Shutting down, or the batch ran out of time: the rest is due now.
+		next = w.Now()
+		if sendErr == nil {
+			sendErr = context.Cause(sendCtx)
+		}
+	default:
+		w.outage = w.backoff(w.outage)
+		next = w.Now().Add(w.outage)
+		ret = sendErr
+	}
+	ids := make([]string, len(rest))
+	for i, m := range rest {
+		ids[i] = m.ID
+	}
+	if err := w.Store.Release(rec, ids, sendErr.Error(), next); err != nil {
+		w.Logger.Error("release mail", "count", len(ids), "error", err)
+	}
+	return tried, ret
 }
 
 func (w *Worker) record(ctx context.Context, m models.OutboxMessage, err error) {
