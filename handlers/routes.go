@@ -22,6 +22,9 @@ func (s *Server) routes() http.Handler {
 
 	web := r.Group("/", s.requestContext, s.recoverPanic, s.securityHeaders, s.limitBody, s.loadSession, s.rateLimit, s.csrf)
 	web.GET("/", s.home)
+	web.GET("/accessibilite", s.legal("legal_accessibility", "Déclaration d'accessibilité"))
+	web.GET("/mentions-legales", s.legal("legal_notice", "Mentions légales"))
+	web.GET("/donnees-personnelles", s.legal("legal_privacy", "Données personnelles"))
 
 	web.GET("/login", s.loginShow)
 	web.POST("/login", s.loginSend)
