@@ -224,6 +224,10 @@ func (s *Server) startSession(c *gin.Context, user models.User, method string) e
 		if err := tx.TouchLogin(ctx, user.ID); err != nil {
 			return err
 		}
+		// Registrations made for this address before the account existed.
+		if err := tx.LinkRegistrations(ctx, user.ID, user.Email); err != nil {
+			return err
+		}
 		a := actor(c)
 		a.UserID, a.Email = user.ID, user.Email
 		return tx.Audit(ctx, a, "login", "user", user.ID, method)
