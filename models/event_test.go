@@ -529,9 +529,9 @@ func TestCheckIn(t *testing.T) {
 
 func TestNormaliseCode(t *testing.T) {
 	for in, want := range map[string]string{
-		"k7m2-q9xa":                    "K7M2Q9XA",
-		" K7M2 Q9XA ":                  "K7M2Q9XA",
-		"o1lI":                         "0111",
+		"k7m2-q9xa":                     "K7M2Q9XA",
+		" K7M2 Q9XA ":                   "K7M2Q9XA",
+		"o1lI":                          "0111",
 		"https://h/e/1/checkin?code=AB": "AB",
 		"https://h/c/K7M2Q9XA":          "K7M2Q9XA",
 	} {
