@@ -216,10 +216,9 @@ var (
 	ErrAlreadyRegistered  = errors.New("already registered for this event")
 	ErrAlreadyCancelled   = errors.New("registration already cancelled")
 	ErrModeNotOffered     = errors.New("attendance mode not offered")
-	ErrForbidden          = errors.New("not allowed")
 	ErrNoSeat             = errors.New("no seat left")
 	ErrQuotaOverCapacity  = errors.New("quotas exceed the capacity")
-	ErrLastOrganiser      = errors.New("an event keeps at least one organiser")
+	ErrLastEventOrganiser = errors.New("an event keeps at least one organiser")
 	ErrAlreadyCheckedIn   = errors.New("already checked in")
 	ErrNotConfirmed       = errors.New("registration not confirmed")
 	ErrLinkExpired        = errors.New("management link expired")
@@ -525,7 +524,7 @@ func (tx *Tx) RemoveEventOrganiser(ctx context.Context, a Actor, eventID, userID
 		return fmt.Errorf("count organisers: %w", err)
 	}
 	if n <= 1 {
-		return ErrLastOrganiser
+		return ErrLastEventOrganiser
 	}
 	res, err := tx.exec(ctx, "DELETE FROM event_organisers WHERE event_id = ? AND user_id = ?", eventID, userID)
 	if err := affectedOne(res, err, "remove organiser %s from %s", userID, eventID); err != nil {
@@ -536,7 +535,7 @@ func (tx *Tx) RemoveEventOrganiser(ctx context.Context, a Actor, eventID, userID
 
 // EventOrganisers lists the organisers of an event, by name.
 func (d *DB) EventOrganisers(ctx context.Context, eventID string) ([]User, error) {
-	rows, err := d.query(ctx, "SELECT "+prefixed("u.", userColumns)+` FROM users u
+	rows, err := d.query(ctx, "SELECT "+prefixed("u", userColumns)+` FROM users u
 		JOIN event_organisers o ON o.user_id = u.id WHERE o.event_id = ? ORDER BY u.name, u.email`, eventID)
 	if err != nil {
 		return nil, fmt.Errorf("list organisers: %w", err)
@@ -551,14 +550,6 @@ func (d *DB) EventOrganisers(ctx context.Context, eventID string) ([]User, error
 		out = append(out, u)
 	}
 	return out, rows.Err()
-}
-
-func prefixed(p, cols string) string {
-	parts := strings.Split(cols, ",")
-	for i, c := range parts {
-		parts[i] = p + strings.TrimSpace(c)
-	}
-	return strings.Join(parts, ", ")
 }
 
 // EventAccess is what one user may do on one event.
@@ -730,7 +721,7 @@ func (tx *Tx) RemoveCorrespondent(ctx context.Context, a Actor, eventID, userID,
 
 // EventCorrespondents lists the correspondents of an event by direction.
 func (d *DB) EventCorrespondents(ctx context.Context, eventID string) ([]Correspondent, error) {
-	rows, err := d.query(ctx, "SELECT c.direction_code, "+prefixed("u.", userColumns)+` FROM event_correspondents c
+	rows, err := d.query(ctx, "SELECT c.direction_code, "+prefixed("u", userColumns)+` FROM event_correspondents c
 		JOIN users u ON u.id = c.user_id WHERE c.event_id = ? ORDER BY c.direction_code, u.name`, eventID)
 	if err != nil {
 		return nil, fmt.Errorf("list correspondents: %w", err)

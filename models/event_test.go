@@ -12,20 +12,20 @@ import (
 	"github.com/dnum-sociaux/agora/models"
 )
 
-// recorder is a Notifier that keeps the notices.
-type recorder struct {
+// noticeRecorder is a Notifier that keeps the notices.
+type noticeRecorder struct {
 	mu      sync.Mutex
 	notices []models.Notice
 }
 
-func (r *recorder) Notify(_ context.Context, _ *models.Tx, n models.Notice) error {
+func (r *noticeRecorder) Notify(_ context.Context, _ *models.Tx, n models.Notice) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.notices = append(r.notices, n)
 	return nil
 }
 
-func (r *recorder) kinds() []string {
+func (r *noticeRecorder) kinds() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []string
@@ -35,22 +35,22 @@ func (r *recorder) kinds() []string {
 	return out
 }
 
-func (r *recorder) reset() { r.mu.Lock(); r.notices = nil; r.mu.Unlock() }
+func (r *noticeRecorder) reset() { r.mu.Lock(); r.notices = nil; r.mu.Unlock() }
 
-type fixture struct {
+type evFixture struct {
 	t     *testing.T
 	s     *models.Store
 	clock *testutil.Clock
 	org   models.User
 	event models.Event
-	rec   *recorder
+	rec   *noticeRecorder
 }
 
-// newFixture opens a store and creates a published event with capacity
+// newEventFixture opens a store and creates a published event with capacity
 // seats and the quotas given, organised by org@….
-func newFixture(t *testing.T, s *models.Store, clock *testutil.Clock, capacity int, modes models.Modes, quotas map[string]int) *fixture {
+func newEventFixture(t *testing.T, s *models.Store, clock *testutil.Clock, capacity int, modes models.Modes, quotas map[string]int) *evFixture {
 	t.Helper()
-	f := &fixture{t: t, s: s, clock: clock, rec: &recorder{}}
+	f := &evFixture{t: t, s: s, clock: clock, rec: &noticeRecorder{}}
 	ctx := context.Background()
 	testutil.MustTx(t, s, func(tx *models.Tx) error {
 		var err error
@@ -78,7 +78,7 @@ func newFixture(t *testing.T, s *models.Store, clock *testutil.Clock, capacity i
 	return f
 }
 
-func (f *fixture) register(email, dir string, mode models.Mode) (models.Registration, error) {
+func (f *evFixture) register(email, dir string, mode models.Mode) (models.Registration, error) {
 	var r models.Registration
 	err := f.s.Tx(context.Background(), func(tx *models.Tx) error {
 		var err error
@@ -90,7 +90,7 @@ func (f *fixture) register(email, dir string, mode models.Mode) (models.Registra
 	return r, err
 }
 
-func (f *fixture) mustRegister(email, dir string, mode models.Mode) models.Registration {
+func (f *evFixture) mustRegister(email, dir string, mode models.Mode) models.Registration {
 	f.t.Helper()
 	r, err := f.register(email, dir, mode)
 	if err != nil {
@@ -99,7 +99,7 @@ func (f *fixture) mustRegister(email, dir string, mode models.Mode) models.Regis
 	return r
 }
 
-func (f *fixture) cancel(id string) models.Registration {
+func (f *evFixture) cancel(id string) models.Registration {
 	f.t.Helper()
 	var r models.Registration
 	testutil.MustTx(f.t, f.s, func(tx *models.Tx) error {
@@ -110,7 +110,7 @@ func (f *fixture) cancel(id string) models.Registration {
 	return r
 }
 
-func (f *fixture) state(id string) models.RegState {
+func (f *evFixture) state(id string) models.RegState {
 	f.t.Helper()
 	r, err := f.s.RegistrationByID(context.Background(), id)
 	if err != nil {
@@ -149,8 +149,8 @@ func TestSeatAvailable(t *testing.T) {
 }
 
 func TestRegisterWaitlistAndPromotion(t *testing.T) {
-	eachStore(t, func(t *testing.T, s *models.Store, clock *testutil.Clock) {
-		f := newFixture(t, s, clock, 2, models.ModesBoth, nil)
+	eachEventStore(t, func(t *testing.T, s *models.Store, clock *testutil.Clock) {
+		f := newEventFixture(t, s, clock, 2, models.ModesBoth, nil)
 		a := f.mustRegister("a@x.fr", "DNUM", models.ModeOnsite)
 		b := f.mustRegister("B@X.fr", "DGCS", models.ModeOnsite)
 		c := f.mustRegister("c@x.fr", "DGOS", models.ModeOnsite)
@@ -206,8 +206,8 @@ func TestRegisterWaitlistAndPromotion(t *testing.T) {
 	})
 }
 
-// eachStore runs fn on SQLite and PostgreSQL, each with its own fixed clock.
-func eachStore(t *testing.T, fn func(t *testing.T, s *models.Store, clock *testutil.Clock)) {
+// eachEventStore runs fn on SQLite and PostgreSQL, each with its own fixed clock.
+func eachEventStore(t *testing.T, fn func(t *testing.T, s *models.Store, clock *testutil.Clock)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) { c := testutil.NewClock(); fn(t, testutil.SQLite(t, c.Now), c) })
 	t.Run("postgres", func(t *testing.T) { c := testutil.NewClock(); fn(t, testutil.Postgres(t, c.Now), c) })
@@ -217,7 +217,7 @@ func TestQuotaThenUnreserved(t *testing.T) {
 	clock := testutil.NewClock()
 	s := testutil.SQLite(t, clock.Now)
 	// 6 seats: 2 reserved for DGCS, 1 for DGOS, 3 unreserved.
-	f := newFixture(t, s, clock, 6, models.ModesOnsite, map[string]int{"DGCS": 2, "DGOS": 1})
+	f := newEventFixture(t, s, clock, 6, models.ModesOnsite, map[string]int{"DGCS": 2, "DGOS": 1})
 	var states []models.RegState
 	for i, dir := range []string{"DNUM", "DNUM", "DNUM", "DNUM", "DGCS", "DGCS", "DGCS", "DGOS", "DGOS"} {
 		r := f.mustRegister(fmt.Sprintf("p%d@x.fr", i), dir, models.ModeOnsite)
@@ -285,9 +285,9 @@ func eventInput(e models.Event) models.EventInput {
 // A burst of concurrent registrations never oversells the capacity, a quota
 // or the unreserved seats, and everybody else is waitlisted in order.
 func TestConcurrentRegistrationBurst(t *testing.T) {
-	eachStore(t, func(t *testing.T, s *models.Store, clock *testutil.Clock) {
+	eachEventStore(t, func(t *testing.T, s *models.Store, clock *testutil.Clock) {
 		quotas := map[string]int{"DGCS": 10, "DGOS": 5}
-		f := newFixture(t, s, clock, 40, models.ModesBoth, quotas) // 25 unreserved
+		f := newEventFixture(t, s, clock, 40, models.ModesBoth, quotas) // 25 unreserved
 		dirs := []string{"DNUM", "DGCS", "DGOS", "DSS", "DGCS"}
 		const n = 200
 		var wg sync.WaitGroup
@@ -352,7 +352,7 @@ func TestConcurrentRegistrationBurst(t *testing.T) {
 func TestRegistrationWindowAndPermissions(t *testing.T) {
 	clock := testutil.NewClock()
 	s := testutil.SQLite(t, clock.Now)
-	f := newFixture(t, s, clock, 10, models.ModesOnsite, nil)
+	f := newEventFixture(t, s, clock, 10, models.ModesOnsite, nil)
 	ctx := context.Background()
 	var corr, other models.User
 	testutil.MustTx(t, s, func(tx *models.Tx) error {
@@ -426,8 +426,8 @@ func TestRegistrationWindowAndPermissions(t *testing.T) {
 }
 
 func TestManagementLinks(t *testing.T) {
-	eachStore(t, func(t *testing.T, s *models.Store, clock *testutil.Clock) {
-		f := newFixture(t, s, clock, 10, models.ModesOnsite, nil)
+	eachEventStore(t, func(t *testing.T, s *models.Store, clock *testutil.Clock) {
+		f := newEventFixture(t, s, clock, 10, models.ModesOnsite, nil)
 		r := f.mustRegister("a@x.fr", "DNUM", models.ModeOnsite)
 		ctx := context.Background()
 		var token string
@@ -469,8 +469,8 @@ func cut(s string) (string, string, bool) {
 }
 
 func TestCheckIn(t *testing.T) {
-	eachStore(t, func(t *testing.T, s *models.Store, clock *testutil.Clock) {
-		f := newFixture(t, s, clock, 1, models.ModesOnsite, nil)
+	eachEventStore(t, func(t *testing.T, s *models.Store, clock *testutil.Clock) {
+		f := newEventFixture(t, s, clock, 1, models.ModesOnsite, nil)
 		a := f.mustRegister("a@x.fr", "DNUM", models.ModeOnsite)
 		w := f.mustRegister("w@x.fr", "DNUM", models.ModeOnsite)
 		ctx := context.Background()
@@ -544,7 +544,7 @@ func TestNormaliseCode(t *testing.T) {
 func TestChangeMode(t *testing.T) {
 	clock := testutil.NewClock()
 	s := testutil.SQLite(t, clock.Now)
-	f := newFixture(t, s, clock, 1, models.ModesBoth, nil)
+	f := newEventFixture(t, s, clock, 1, models.ModesBoth, nil)
 	a := f.mustRegister("a@x.fr", "DNUM", models.ModeOnsite)
 	w := f.mustRegister("w@x.fr", "DNUM", models.ModeOnsite)
 	r := f.mustRegister("r@x.fr", "DNUM", models.ModeRemote)
@@ -581,7 +581,7 @@ func TestChangeMode(t *testing.T) {
 func TestEventChangeNotifiesConfirmed(t *testing.T) {
 	clock := testutil.NewClock()
 	s := testutil.SQLite(t, clock.Now)
-	f := newFixture(t, s, clock, 1, models.ModesOnsite, nil)
+	f := newEventFixture(t, s, clock, 1, models.ModesOnsite, nil)
 	f.mustRegister("a@x.fr", "DNUM", models.ModeOnsite)
 	f.mustRegister("w@x.fr", "DNUM", models.ModeOnsite)
 	f.rec.reset()
@@ -657,7 +657,7 @@ func TestQuestionCheck(t *testing.T) {
 func TestExportStreamsAnswers(t *testing.T) {
 	clock := testutil.NewClock()
 	s := testutil.SQLite(t, clock.Now)
-	f := newFixture(t, s, clock, 0, models.ModesOnsite, nil)
+	f := newEventFixture(t, s, clock, 0, models.ModesOnsite, nil)
 	ctx := context.Background()
 	var q1, q2 models.Question
 	testutil.MustTx(t, s, func(tx *models.Tx) error {

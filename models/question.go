@@ -62,8 +62,8 @@ type Question struct {
 
 // Answer values: multiple choices are stored one per line; yes/no as "oui"/"non".
 const (
-	AnswerYes = "oui"
-	AnswerNo  = "non"
+	ChoiceYes = "oui"
+	ChoiceNo  = "non"
 )
 
 // Check validates the values sent for this question and returns the value
@@ -102,10 +102,10 @@ func (q *Question) Check(values []string) (string, string) {
 		return v, ""
 	case QuestionYesNo:
 		switch strings.ToLower(vals[0]) {
-		case AnswerYes, "yes", "true":
-			return AnswerYes, ""
-		case AnswerNo, "no", "false":
-			return AnswerNo, ""
+		case ChoiceYes, "yes", "true":
+			return ChoiceYes, ""
+		case ChoiceNo, "no", "false":
+			return ChoiceNo, ""
 		}
 		return "", "Répondez par oui ou par non."
 	case QuestionSingle:

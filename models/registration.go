@@ -162,7 +162,7 @@ func (d *DB) RegistrationByCode(ctx context.Context, eventID, code string) (Regi
 // UserRegistrations returns the registrations of a user (by account or by
 // address), newest event first.
 func (d *DB) UserRegistrations(ctx context.Context, userID, email string) ([]Registration, error) {
-	rows, err := d.query(ctx, "SELECT "+prefixed("r.", regColumns)+` FROM registrations r JOIN events e ON e.id = r.event_id
+	rows, err := d.query(ctx, "SELECT "+prefixed("r", regColumns)+` FROM registrations r JOIN events e ON e.id = r.event_id
 		WHERE (r.user_id = ? OR r.email = ?) ORDER BY e.starts_at DESC`, userID, NormaliseEmail(email))
 	if err != nil {
 		return nil, fmt.Errorf("user registrations: %w", err)
@@ -468,7 +468,7 @@ func (tx *Tx) rebalance(ctx context.Context, n Notifier, e *Event) error {
 		if w.Seat && !SeatAvailable(e.Capacity, quotas, counts, w.DirectionCode) {
 			continue
 		}
-		if err := tx.promote(ctx, n, e, w); err != nil {
+		if err := tx.promoteRegistration(ctx, n, e, w); err != nil {
 			return err
 		}
 		if w.Seat {
@@ -478,7 +478,7 @@ func (tx *Tx) rebalance(ctx context.Context, n Notifier, e *Event) error {
 	return nil
 }
 
-func (tx *Tx) promote(ctx context.Context, n Notifier, e *Event, r Registration) error {
+func (tx *Tx) promoteRegistration(ctx context.Context, n Notifier, e *Event, r Registration) error {
 	now := tx.Now()
 	res, err := tx.exec(ctx, "UPDATE registrations SET state = ?, seat = ?, promoted_at = ?, updated_at = ? WHERE id = ? AND state = ?",
 		RegConfirmed, r.Seat, now, now, r.ID, RegWaitlisted)
@@ -612,7 +612,7 @@ func (tx *Tx) UpdateRegistration(ctx context.Context, n Notifier, a Actor, id st
 		return r, err
 	}
 	if promoted {
-		if err := tx.promote(ctx, n, &e, r); err != nil {
+		if err := tx.promoteRegistration(ctx, n, &e, r); err != nil {
 			return r, err
 		}
 		r.State, r.PromotedAt = RegConfirmed, now

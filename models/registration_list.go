@@ -112,7 +112,7 @@ func (d *DB) SearchForCheckIn(ctx context.Context, eventID, q string, limit int)
 // Offset are ignored.
 func (d *DB) EachRegistration(ctx context.Context, f RegistrationFilter, fn func(Registration, map[string]string) error) error {
 	cond, args := f.where("r.")
-	rows, err := d.query(ctx, "SELECT "+prefixed("r.", regColumns)+" FROM registrations r WHERE "+cond+" ORDER BY r.seq, r.id", args...)
+	rows, err := d.query(ctx, "SELECT "+prefixed("r", regColumns)+" FROM registrations r WHERE "+cond+" ORDER BY r.seq, r.id", args...)
 	if err != nil {
 		return fmt.Errorf("export registrations: %w", err)
 	}
