@@ -187,7 +187,7 @@ func TestInvitationBodyCarriesPlaceLinkAgenda(t *testing.T) {
 func TestInvitationMIMEParsesBack(t *testing.T) {
 	s := newSender(t)
 	from := &stdmail.Address{Name: "Agora", Address: "agora@agora.example.gouv.fr"}
-	smtp, err := mail.NewSMTPSender("smtp://localhost:2525", from, "agora.example.gouv.fr", func() time.Time { return fixedNow })
+	smtp, err := mail.NewSMTPSender("smtp://localhost:2525", mail.SMTPOptions{From: from, Hostname: "agora.example.gouv.fr", Now: func() time.Time { return fixedNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,11 @@ func TestInvitationMIMEParsesBack(t *testing.T) {
 	for i, m := range msgs {
 		m.ID = "msg" + string(rune('a'+i))
 		var raw bytes.Buffer
-		if _, err := smtp.Build(m).WriteTo(&raw); err != nil {
+		built, err := smtp.Build(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := built.WriteTo(&raw); err != nil {
 			t.Fatal(err)
 		}
 		calPart, attached := calendarParts(t, raw.Bytes())
