@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,7 +41,24 @@ type Config struct {
 	MagicLink           bool  // the email login link is offered
 	SessionIdle         time.Duration
 	SessionAbsolute     time.Duration
+	OIDC                OIDC // login with ProConnect; zero when not configured
+	APIRateLimit        int  // API requests per minute per key; 0 disables
 }
+
+// OIDC configures login through an OpenID Connect provider (ProConnect).
+type OIDC struct {
+	Issuer       string // e.g. https://auth.agentconnect.gouv.fr/api/v2
+	ClientID     string
+	ClientSecret string
+	Scopes       []string // always starts with openid
+	ACR          string   // acr_values asked for, optional (e.g. eidas1)
+}
+
+// DefaultOIDCScopes are the claims Agora needs from ProConnect.
+const DefaultOIDCScopes = "openid email given_name usual_name uid siret organizational_unit"
+
+// Enabled tells whether a provider is configured.
+func (o OIDC) Enabled() bool { return o.Issuer != "" }
 
 // Var documents one environment variable, for `agora help` and the README.
 type Var struct {
@@ -65,6 +83,12 @@ var Vars = []Var{
 	{"AGORA_MAGIC_LINK", "on", "on or off: offer login by email link"},
 	{"AGORA_SESSION_IDLE", "12h", "a session ends after this long without activity"},
 	{"AGORA_SESSION_MAX", "720h", "a session ends this long after login, whatever happens"},
+	{"AGORA_OIDC_ISSUER", "", "OpenID Connect issuer URL (ProConnect); empty = no ProConnect button"},
+	{"AGORA_OIDC_CLIENT_ID", "", "client id given by the provider (required with AGORA_OIDC_ISSUER)"},
+	{"AGORA_OIDC_CLIENT_SECRET", "", "client secret given by the provider (required with AGORA_OIDC_ISSUER)"},
+	{"AGORA_OIDC_SCOPES", DefaultOIDCScopes, "space-separated scopes asked for (openid is always included)"},
+	{"AGORA_OIDC_ACR", "", "acr_values asked for, e.g. eidas1 (optional)"},
+	{"AGORA_API_RATE_LIMIT", "600", "API requests per minute per API key (0 disables)"},
 }
 
 // Load reads the configuration through getenv (os.Getenv in main).
@@ -143,6 +167,12 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.SessionAbsolute, err = time.ParseDuration(get("AGORA_SESSION_MAX", "720h")); err != nil || c.SessionAbsolute < c.SessionIdle {
 		return c, errors.New("AGORA_SESSION_MAX: must be a duration such as 720h, not shorter than AGORA_SESSION_IDLE")
 	}
+	if c.OIDC, err = loadOIDC(get, c.Env); err != nil {
+		return c, err
+	}
+	if c.APIRateLimit, err = strconv.Atoi(get("AGORA_API_RATE_LIMIT", "600")); err != nil || c.APIRateLimit < 0 {
+		return c, errors.New("AGORA_API_RATE_LIMIT: must be a whole number of requests per minute (0 disables)")
+	}
 	if key := get("AGORA_SECRET_KEY", ""); key != "" {
 		if len(key) < 32 {
 			return c, errors.New("AGORA_SECRET_KEY: must be at least 32 characters")
@@ -158,6 +188,51 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	return c, nil
+}
+
+func loadOIDC(get func(name, def string) string, env string) (OIDC, error) {
+	o := OIDC{
+		Issuer:       strings.TrimRight(get("AGORA_OIDC_ISSUER", ""), "/"),
+		ClientID:     get("AGORA_OIDC_CLIENT_ID", ""),
+		ClientSecret: get("AGORA_OIDC_CLIENT_SECRET", ""),
+		ACR:          get("AGORA_OIDC_ACR", ""),
+	}
+	if o.Issuer == "" {
+		if o.ClientID != "" || o.ClientSecret != "" {
+			return OIDC{}, errors.New("AGORA_OIDC_ISSUER: required when AGORA_OIDC_CLIENT_ID or AGORA_OIDC_CLIENT_SECRET is set")
+		}
+		return OIDC{}, nil
+	}
+	u, err := url.Parse(o.Issuer)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return OIDC{}, errors.New("AGORA_OIDC_ISSUER: must be an absolute https URL such as https://auth.agentconnect.gouv.fr/api/v2")
+	}
+	if u.Scheme == "http" && env == Production {
+		return OIDC{}, errors.New("AGORA_OIDC_ISSUER: must use https in production")
+	}
+	if o.ClientID == "" {
+		return OIDC{}, errors.New("AGORA_OIDC_CLIENT_ID: required with AGORA_OIDC_ISSUER")
+	}
+	if o.ClientSecret == "" {
+		return OIDC{}, errors.New("AGORA_OIDC_CLIENT_SECRET: required with AGORA_OIDC_ISSUER")
+	}
+	o.Scopes = []string{"openid"}
+	for _, sc := range strings.Fields(get("AGORA_OIDC_SCOPES", DefaultOIDCScopes)) {
+		if sc != "openid" && !slices.Contains(o.Scopes, sc) {
+			o.Scopes = append(o.Scopes, sc)
+		}
+	}
+	return o, nil
+}
+
+// Origin is the scheme and host of the provider, for the CSP form-action
+// (the login and logout forms are answered with a redirect there).
+func (o OIDC) Origin() string {
+	u, err := url.Parse(o.Issuer)
+	if err != nil || o.Issuer == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // EnsureSecretKey loads or creates the development secret key in the data
