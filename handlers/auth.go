@@ -38,8 +38,9 @@ type loginPage struct {
 	Layout
 	Form      loginForm
 	Errors    form.Errors
-	MagicLink bool
-	Captured  bool // development: emails are readable in the admin
+	MagicLink  bool
+	ProConnect bool // the ProConnect button is shown
+	Captured   bool // development: emails are readable in the admin
 }
 
 func (s *Server) loginShow(c *gin.Context) {
@@ -55,16 +56,16 @@ func (s *Server) renderLogin(c *gin.Context, status int, f loginForm, errs form.
 		Layout:    s.layout(c, "Connexion", ""),
 		Form:      f,
 		Errors:    errs,
-		MagicLink: s.Config.MagicLink,
-		Captured:  s.Config.SMTPURL == "",
+		MagicLink:  s.Config.MagicLink,
+		ProConnect: s.oidc != nil,
+		Captured:   s.Config.SMTPURL == "",
 	})
 }
 
 // loginSend queues a login link. It answers the same whether an account
 // exists or not.
 func (s *Server) loginSend(c *gin.Context) {
-	if !s.Config.MagicLink {
-		s.errorPage(c, http.StatusForbidden, "La connexion par lien envoyé par courriel est désactivée sur cette instance.")
+	if !s.magicLinkOn(c) {
 		return
 	}
 	if ok, wait := s.loginIP.Allow(clientIP(c)); !ok {
@@ -101,6 +102,16 @@ func (s *Server) loginSend(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, "/login/sent")
 }
 
+// magicLinkOn answers 403 when login links are turned off
+// (AGORA_MAGIC_LINK=off): none is sent, and none already sent works.
+func (s *Server) magicLinkOn(c *gin.Context) bool {
+	if s.Config.MagicLink {
+		return true
+	}
+	s.errorPage(c, http.StatusForbidden, "La connexion par lien envoyé par courriel est désactivée sur cette instance.")
+	return false
+}
+
 type loginMailData struct {
 	Link    string
 	Minutes int
@@ -135,6 +146,9 @@ type loginLinkPage struct {
 // loginLink shows the "Se connecter" button without using the link: mail
 // scanners open every link before the agent does.
 func (s *Server) loginLink(c *gin.Context) {
+	if !s.magicLinkOn(c) {
+		return
+	}
 	token := c.Param("token")
 	t, err := s.Store.CheckLoginToken(c.Request.Context(), token)
 	if reason, status := loginLinkProblem(err); reason != "" {
@@ -161,6 +175,9 @@ func loginLinkProblem(err error) (string, int) {
 
 // loginConsume uses the link: it logs in, creating the account on first login.
 func (s *Server) loginConsume(c *gin.Context) {
+	if !s.magicLinkOn(c) {
+		return
+	}
 	token := c.Param("token")
 	ctx := c.Request.Context()
 	var user models.User
@@ -214,12 +231,23 @@ func (s *Server) findOrCreateUser(c *gin.Context, tx *models.Tx, email string) (
 
 // StartSession logs user in on this browser; method names how (audit log).
 func (s *Server) startSession(c *gin.Context, user models.User, method string) error {
+	return s.openSession(c, user, method, "")
+}
+
+// openSession is startSession keeping the identity provider's ID token
+// with the session (for the provider's logout).
+func (s *Server) openSession(c *gin.Context, user models.User, method, idToken string) error {
 	ctx := c.Request.Context()
 	var secret string
 	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
 		var err error
 		if secret, err = tx.CreateWebSession(ctx, user.ID, s.Config.SessionAbsolute); err != nil {
 			return err
+		}
+		if idToken != "" {
+			if err := tx.SetWebSessionIDToken(ctx, secret, idToken); err != nil {
+				return err
+			}
 		}
 		if err := tx.TouchLogin(ctx, user.ID); err != nil {
 			return err
@@ -240,10 +268,18 @@ func (s *Server) startSession(c *gin.Context, user models.User, method string) e
 	return nil
 }
 
+// logout ends Agora's session, then the provider's when the session came
+// from ProConnect (end-session endpoint with id_token_hint).
 func (s *Server) logout(c *gin.Context) {
 	ctx := c.Request.Context()
+	var idToken string
 	if secret := c.GetString(ctxSession); secret != "" {
-		err := s.Store.Tx(ctx, func(tx *models.Tx) error {
+		var err error
+		if idToken, err = s.Store.WebSessionIDToken(ctx, secret); err != nil && !errors.Is(err, models.ErrNotFound) {
+			s.serverError(c, "logout", err)
+			return
+		}
+		err = s.Store.Tx(ctx, func(tx *models.Tx) error {
 			if err := tx.DeleteWebSession(ctx, secret); err != nil {
 				return err
 			}
@@ -255,6 +291,13 @@ func (s *Server) logout(c *gin.Context) {
 		}
 	}
 	s.clearCookie(c, sessionCookie)
+	if s.oidc != nil {
+		if to, ok := s.oidc.LogoutURL(ctx, idToken, randomToken(), s.Config.URL(oidcLogoutDone)); ok {
+			s.setFlash(c, "info", "", "Vous êtes déconnecté·e d'Agora et de ProConnect.")
+			c.Redirect(http.StatusSeeOther, to)
+			return
+		}
+	}
 	s.redirectWithFlash(c, "/", "info", "Vous êtes déconnecté·e.")
 }
 

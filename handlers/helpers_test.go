@@ -1,14 +1,17 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/dnum-sociaux/agora/assets"
@@ -29,7 +32,22 @@ type testServer struct {
 	Store  *models.Store
 	Clock  *testutil.Clock
 	Config *config.Config
+	Logs   *syncBuffer // what the server logged, as JSON lines
 }
+
+// syncBuffer is a buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
 
 // newTestServer starts Agora; env overrides configuration variables.
 func newTestServer(t *testing.T, env ...string) *testServer {
@@ -52,13 +70,15 @@ func newTestServer(t *testing.T, env ...string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	logs := &syncBuffer{}
 	srv := handlers.New(handlers.Deps{
 		Config: &cfg, Store: store, Render: r, Assets: static,
 		Mail: mail.NewComposer(r, cfg.BaseURL.String()), Now: clock.Now,
+		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
 	})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	return &testServer{Server: ts, t: t, Store: store, Clock: clock, Config: &cfg}
+	return &testServer{Server: ts, t: t, Store: store, Clock: clock, Config: &cfg, Logs: logs}
 }
 
 // client is a browser: a cookie jar, no automatic redirects.

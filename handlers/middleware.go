@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -117,10 +118,24 @@ func (s *Server) securityHeaders(c *gin.Context) {
 }
 
 func (s *Server) csp() string {
-	formAction := "'self'"
-	for _, o := range s.ExtraFormActions {
-		formAction += " " + o
+	origins := []string{"'self'"}
+	add := func(o string) {
+		if o != "" && !slices.Contains(origins, o) {
+			origins = append(origins, o)
+		}
 	}
+	for _, o := range s.ExtraFormActions {
+		add(o)
+	}
+	// The ProConnect login and logout forms are answered with redirects to
+	// the provider: its origin, and those of its endpoints once discovered.
+	if s.oidc != nil {
+		add(s.Config.OIDC.Origin())
+		for _, o := range s.oidc.Origins() {
+			add(o)
+		}
+	}
+	formAction := strings.Join(origins, " ")
 	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
 		"connect-src 'self'; form-action " + formAction + "; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
 }

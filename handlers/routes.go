@@ -32,6 +32,9 @@ func (s *Server) routes() http.Handler {
 	web.GET("/login/:token", s.loginLink)
 	web.POST("/login/:token", s.loginConsume)
 	web.POST("/logout", s.logout)
+	web.POST("/login/proconnect", s.oidcStart)
+	web.GET(oidcCallback, s.oidcCallback)
+	web.GET(oidcLogoutDone, s.logoutDone)
 
 	user := web.Group("/", s.requireLogin)
 	user.GET("/welcome", s.welcomeShow)

@@ -10,6 +10,7 @@ import (
 	"github.com/dnum-sociaux/agora/assets"
 	"github.com/dnum-sociaux/agora/internal/config"
 	"github.com/dnum-sociaux/agora/internal/mail"
+	"github.com/dnum-sociaux/agora/internal/oidc"
 	"github.com/dnum-sociaux/agora/internal/ratelimit"
 	"github.com/dnum-sociaux/agora/internal/render"
 	"github.com/dnum-sociaux/agora/models"
@@ -39,6 +40,7 @@ type Server struct {
 	perUser  *ratelimit.Limiter // every request, per logged-in user
 	loginIP  *ratelimit.Limiter // login link requests, per IP
 	cop      *http.CrossOriginProtection
+	oidc     *oidc.Client // nil when ProConnect is not configured
 	handlers http.Handler
 }
 
@@ -61,6 +63,7 @@ func New(d Deps) *Server {
 		loginIP: ratelimit.New(min(n, 20), 10*time.Minute, d.Now),
 		cop:     http.NewCrossOriginProtection(),
 	}
+	s.oidc = s.newOIDCClient()
 	s.handlers = s.routes()
 	return s
 }

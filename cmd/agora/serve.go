@@ -130,12 +130,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return err
 }
 
-// purgeLoop removes expired sessions and login links every hour.
+// purgeLoop removes expired sessions, login links, pending ProConnect
+// logins and idempotency records every hour.
 func purgeLoop(ctx context.Context, store *models.Store, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		if err := store.Tx(ctx, func(tx *models.Tx) error { return tx.PurgeExpired(ctx) }); err != nil && ctx.Err() == nil {
+		if err := store.Tx(ctx, func(tx *models.Tx) error {
+			if err := tx.PurgeExpired(ctx); err != nil {
+				return err
+			}
+			return tx.PurgeLoginProviderData(ctx, models.IdempotencyTTL)
+		}); err != nil && ctx.Err() == nil {
 			log.Warn("purge expired", "error", err)
 		}
 		select {
