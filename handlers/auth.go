@@ -36,8 +36,8 @@ func (f *loginForm) Validate(allowed func(string) bool) form.Errors {
 
 type loginPage struct {
 	Layout
-	Form      loginForm
-	Errors    form.Errors
+	Form       loginForm
+	Errors     form.Errors
 	MagicLink  bool
 	ProConnect bool // the ProConnect button is shown
 	Captured   bool // development: emails are readable in the admin
@@ -53,9 +53,9 @@ func (s *Server) loginShow(c *gin.Context) {
 
 func (s *Server) renderLogin(c *gin.Context, status int, f loginForm, errs form.Errors) {
 	s.render(c, status, "login", loginPage{
-		Layout:    s.layout(c, "Connexion", ""),
-		Form:      f,
-		Errors:    errs,
+		Layout:     s.layout(c, "Connexion", ""),
+		Form:       f,
+		Errors:     errs,
 		MagicLink:  s.Config.MagicLink,
 		ProConnect: s.oidc != nil,
 		Captured:   s.Config.SMTPURL == "",
