@@ -87,6 +87,11 @@ const (
 	NoticeCancelled      NoticeKind = "cancelled"       // the registration was cancelled
 	NoticeEventChanged   NoticeKind = "event_changed"   // the event's time or place changed (confirmed only)
 	NoticeEventCancelled NoticeKind = "event_cancelled" // the event is cancelled
+
+	NoticeWorkshopConfirmed NoticeKind = "workshop_confirmed" // a workshop place, at registration or when the registration is promoted
+	NoticeWorkshopPromoted  NoticeKind = "workshop_promoted"  // a workshop place, from the workshop's waiting list
+	NoticeWorkshopCancelled NoticeKind = "workshop_cancelled" // a workshop place lost (dropped, registration cancelled, workshop cancelled)
+	NoticeWorkshopChanged   NoticeKind = "workshop_changed"   // the workshop's time or place changed
 )
 
 // Notice is one change that a registrant must be told about. Every change
@@ -98,6 +103,11 @@ type Notice struct {
 	Registration Registration
 	WasConfirmed bool // for NoticeCancelled: the person held a place (their calendar gets a CANCEL)
 	ByOrganiser  bool // for NoticeCancelled: done by organisers, not by the person
+	// Workshop is the workshop place of a NoticeWorkshop… notice.
+	Workshop *WorkshopChoice
+	// Workshops are the person's workshop choices, for NoticeRegistered and
+	// NoticePromoted (the places themselves come in their own notices).
+	Workshops []WorkshopChoice
 }
 
 // Notifier turns notices into outbox messages (internal/eventmail), inside
@@ -202,6 +212,7 @@ type NewRegistration struct {
 	Mode          Mode
 	UserID        string            // the person's account, when they register themselves
 	Answers       map[string]string // question id → value checked with CheckAnswers
+	Workshops     []string          // chosen workshop sessions (no two overlapping)
 	// By is who registers, when it is not the person: a correspondent (for
 	// their directions only, while registration is open) or an organiser
 	// (also after closing).
@@ -304,6 +315,16 @@ func (tx *Tx) Register(ctx context.Context, n Notifier, in NewRegistration) (Reg
 	if err := tx.saveAnswers(ctx, r.ID, in.Answers); err != nil {
 		return Registration{}, err
 	}
+	var workshopNotices []Notice
+	var choices []WorkshopChoice
+	if len(in.Workshops) > 0 || again {
+		if workshopNotices, err = tx.chooseWorkshops(ctx, n, &e, &r, in.Workshops, seq); err != nil {
+			return Registration{}, err
+		}
+		if choices, err = tx.RegistrationWorkshops(ctx, r.ID, false); err != nil {
+			return Registration{}, err
+		}
+	}
 	detail := string(r.State) + " " + string(r.Mode)
 	if r.RegisteredBy != "" {
 		detail += " par " + in.By.Email
@@ -311,10 +332,19 @@ func (tx *Tx) Register(ctx context.Context, n Notifier, in NewRegistration) (Reg
 	if err := tx.Audit(ctx, in.Actor, "registration.create", "registration", r.ID, detail); err != nil {
 		return Registration{}, err
 	}
-	if err := n.Notify(ctx, tx, Notice{Kind: NoticeRegistered, Event: e, Registration: r}); err != nil {
+	if err := n.Notify(ctx, tx, Notice{Kind: NoticeRegistered, Event: e, Registration: r, Workshops: choices}); err != nil {
 		return Registration{}, err
 	}
-	return r, nil
+	return r, notifyAll(ctx, tx, n, workshopNotices)
+}
+
+func notifyAll(ctx context.Context, tx *Tx, n Notifier, notices []Notice) error {
+	for _, no := range notices {
+		if err := n.Notify(ctx, tx, no); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (tx *Tx) saveAnswers(ctx context.Context, regID string, answers map[string]string) error {
@@ -489,32 +519,44 @@ func (tx *Tx) promoteRegistration(ctx context.Context, n Notifier, e *Event, r R
 	if err := tx.Audit(ctx, Actor{Email: "system"}, "registration.promote", "registration", r.ID, ""); err != nil {
 		return err
 	}
-	return n.Notify(ctx, tx, Notice{Kind: NoticePromoted, Event: *e, Registration: r})
+	workshopNotices, err := tx.servePending(ctx, e, &r)
+	if err != nil {
+		return err
+	}
+	choices, err := tx.RegistrationWorkshops(ctx, r.ID, false)
+	if err != nil {
+		return err
+	}
+	if err := n.Notify(ctx, tx, Notice{Kind: NoticePromoted, Event: *e, Registration: r, Workshops: choices}); err != nil {
+		return err
+	}
+	return notifyAll(ctx, tx, n, workshopNotices)
 }
 
 // lockRegistration locks the event of a registration and returns both, read
 // after the lock.
-func (tx *Tx) lockRegistration(ctx context.Context, id string) (Registration, Event, error) {
+func (tx *Tx) lockRegistration(ctx context.Context, id string) (Registration, Event, int64, error) {
 	var eventID string
 	if err := tx.queryRow(ctx, "SELECT event_id FROM registrations WHERE id = ?", id).Scan(&eventID); err != nil {
-		return Registration{}, Event{}, notFound(err, "get registration %s", id)
+		return Registration{}, Event{}, 0, notFound(err, "get registration %s", id)
 	}
-	if _, err := tx.lockEvent(ctx, eventID); err != nil {
-		return Registration{}, Event{}, err
+	seq, err := tx.lockEvent(ctx, eventID)
+	if err != nil {
+		return Registration{}, Event{}, 0, err
 	}
 	r, err := tx.RegistrationByID(ctx, id)
 	if err != nil {
-		return Registration{}, Event{}, err
+		return Registration{}, Event{}, 0, err
 	}
 	e, err := tx.EventByID(ctx, eventID)
-	return r, e, err
+	return r, e, seq, err
 }
 
 // CancelRegistration cancels a registration (by the person, through their
 // link or account, or by organisers). A freed seat goes to the next in line.
 // Declining a place offered from the waiting list is the same operation.
 func (tx *Tx) CancelRegistration(ctx context.Context, n Notifier, a Actor, id string, byOrganiser bool) (Registration, error) {
-	r, e, err := tx.lockRegistration(ctx, id)
+	r, e, _, err := tx.lockRegistration(ctx, id)
 	if err != nil {
 		return Registration{}, err
 	}
@@ -542,6 +584,9 @@ func (tx *Tx) CancelRegistration(ctx context.Context, n Notifier, a Actor, id st
 	if err := n.Notify(ctx, tx, Notice{Kind: NoticeCancelled, Event: e, Registration: r, WasConfirmed: wasConfirmed, ByOrganiser: byOrganiser}); err != nil {
 		return Registration{}, err
 	}
+	if err := tx.dropWorkshops(ctx, n, &e, &r); err != nil {
+		return Registration{}, err
+	}
 	if wasConfirmed && r.Seat {
 		if err := tx.rebalance(ctx, n, &e); err != nil {
 			return Registration{}, err
@@ -555,6 +600,10 @@ type RegistrationChange struct {
 	Name    string            // empty: unchanged
 	Mode    Mode              // empty: unchanged
 	Answers map[string]string // nil: unchanged
+	// Workshops, when not nil, replaces the workshop choices: places kept
+	// stay, dropped ones are freed (and their calendars cancelled), new ones
+	// are placed or waitlisted.
+	Workshops *[]string
 }
 
 // UpdateRegistration changes name, mode or answers. Switching to on-site
@@ -562,7 +611,7 @@ type RegistrationChange struct {
 // in line; a waitlisted person who switches to remote attendance (which
 // takes no seat) is confirmed at once.
 func (tx *Tx) UpdateRegistration(ctx context.Context, n Notifier, a Actor, id string, ch RegistrationChange) (Registration, error) {
-	r, e, err := tx.lockRegistration(ctx, id)
+	r, e, seq, err := tx.lockRegistration(ctx, id)
 	if err != nil {
 		return Registration{}, err
 	}
@@ -610,6 +659,15 @@ func (tx *Tx) UpdateRegistration(ctx context.Context, n Notifier, a Actor, id st
 	}
 	if err := tx.Audit(ctx, a, "registration.update", "registration", id, string(r.Mode)); err != nil {
 		return r, err
+	}
+	if ch.Workshops != nil {
+		notices, err := tx.chooseWorkshops(ctx, n, &e, &r, *ch.Workshops, seq)
+		if err != nil {
+			return r, err
+		}
+		if err := notifyAll(ctx, tx, n, notices); err != nil {
+			return r, err
+		}
 	}
 	if promoted {
 		if err := tx.promoteRegistration(ctx, n, &e, r); err != nil {
