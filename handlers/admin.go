@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -336,6 +338,21 @@ func (s *Server) adminOutbox(c *gin.Context) {
 type adminMailPage struct {
 	Layout
 	Message models.OutboxMessage
+	Links   []string // the links of the message, clickable (a captured login link, for instance)
+}
+
+var mailLink = regexp.MustCompile(`https?://[^\s<>"']+`)
+
+// mailLinks lists the distinct links of a message's text, in order.
+func mailLinks(text string) []string {
+	var out []string
+	for _, l := range mailLink.FindAllString(text, 50) {
+		l = strings.TrimRight(l, ".,;:)»")
+		if !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func (s *Server) adminMail(c *gin.Context) {
@@ -350,6 +367,7 @@ func (s *Server) adminMail(c *gin.Context) {
 	s.render(c, http.StatusOK, "admin_mail", adminMailPage{
 		Layout:  s.layout(c, m.Subject, "admin", adminCrumb, Crumb{Label: "Courriels", URL: "/admin/outbox"}, Crumb{Label: m.Subject}),
 		Message: m,
+		Links:   mailLinks(m.TextBody),
 	})
 }
 

@@ -3,6 +3,8 @@ package handlers_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -32,33 +34,42 @@ type testServer struct {
 	Store  *models.Store
 	Clock  *testutil.Clock
 	Config *config.Config
-	Logs   *syncBuffer // what the server logged, as JSON lines
+	Logs   *logBuffer // what the server logged, as JSON lines
+	Srv    *handlers.Server
 }
 
-// syncBuffer is a buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// serverOption changes how newTestServerWith starts Agora.
+type serverOption func(*serverSetup)
+
+type serverSetup struct {
+	env   map[string]string
+	ready func(context.Context) error
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
+// withEnv sets configuration variables (name, value, name, value…).
+func withEnv(kv ...string) serverOption {
+	return func(s *serverSetup) {
+		for i := 0; i+1 < len(kv); i += 2 {
+			s.env[kv[i]] = kv[i+1]
+		}
+	}
 }
-
-func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
 
 // newTestServer starts Agora; env overrides configuration variables.
 func newTestServer(t *testing.T, env ...string) *testServer {
 	t.Helper()
+	return newTestServerWith(t, withEnv(env...))
+}
+
+func newTestServerWith(t *testing.T, opts ...serverOption) *testServer {
+	t.Helper()
+	setup := serverSetup{env: map[string]string{"AGORA_SECRET_KEY": strings.Repeat("k", 32), "AGORA_RATE_LIMIT": "0"}}
+	for _, o := range opts {
+		o(&setup)
+	}
 	clock := testutil.NewClock()
 	store := testutil.SQLite(t, clock.Now)
-	vars := map[string]string{"AGORA_SECRET_KEY": strings.Repeat("k", 32), "AGORA_RATE_LIMIT": "0"}
-	for i := 0; i+1 < len(env); i += 2 {
-		vars[env[i]] = env[i+1]
-	}
-	cfg, err := config.Load(func(k string) string { return vars[k] })
+	cfg, err := config.Load(func(k string) string { return setup.env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,15 +81,55 @@ func newTestServer(t *testing.T, env ...string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	ts := &testServer{t: t, Store: store, Clock: clock, Config: &cfg}
+	ts.Logs = &logBuffer{}
+	logger := slog.New(slog.NewJSONHandler(ts.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv := handlers.New(handlers.Deps{
 		Config: &cfg, Store: store, Render: r, Assets: static,
-		Mail: mail.NewComposer(r, cfg.BaseURL.String()), Now: clock.Now,
-		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
+		Mail: mail.NewComposer(r, cfg.BaseURL.String()), Now: clock.Now, Logger: logger, Ready: setup.ready,
 	})
-	ts := httptest.NewServer(srv)
+	ts.Srv = srv
+	ts.Server = httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	return &testServer{Server: ts, t: t, Store: store, Clock: clock, Config: &cfg, Logs: logs}
+	return ts
+}
+
+// logBuffer collects log output written from several goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// Lines returns every JSON log line decoded.
+func (b *logBuffer) Lines(t *testing.T) []map[string]any {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(b.buf.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// String is the raw log output.
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // client is a browser: a cookie jar, no automatic redirects.
@@ -197,4 +248,114 @@ func (ts *testServer) createUser(email string, role models.Role) models.User {
 		return err
 	})
 	return u
+}
+
+// postRaw sends a body as is, with headers (no CSRF token added).
+func (c *client) postRaw(path, contentType string, body io.Reader, header map[string]string) page {
+	c.ts.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, c.ts.URL+path, body)
+	req.Header.Set("Content-Type", contentType)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	return c.do(req)
+}
+
+// cookie returns this browser's cookie called name, or nil.
+func (c *client) cookie(name string) *http.Cookie {
+	u, _ := url.Parse(c.ts.URL)
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if ck.Name == name {
+			return ck
+		}
+	}
+	return nil
+}
+
+// loginAs creates an account with role and returns a browser logged in with it.
+func (ts *testServer) loginAs(email string, role models.Role) (*client, models.User) {
+	ts.t.Helper()
+	u := ts.createUser(email, role)
+	c := ts.newClient()
+	c.login(email)
+	return c, u
+}
+
+var h1Re = regexp.MustCompile(`(?s)<h1[^>]*>(.*?)</h1>`)
+var tagRe = regexp.MustCompile(`<[^>]+>`)
+
+// h1 is the text of the page's first heading.
+func h1(body string) string {
+	m := h1Re.FindStringSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return strings.Join(strings.Fields(html.UnescapeString(tagRe.ReplaceAllString(m[1], ""))), " ")
+}
+
+// fieldError returns the DSFR error message shown under the field id, or "".
+func fieldError(body, id string) string {
+	re := regexp.MustCompile(`(?s)<p class="fr-error-text" id="` + regexp.QuoteMeta(id) + `-error">(.*?)</p>`)
+	m := re.FindStringSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return strings.TrimSpace(html.UnescapeString(m[1]))
+}
+
+// count runs a COUNT(*) query on the test database.
+func (ts *testServer) count(query string, args ...any) int {
+	ts.t.Helper()
+	read, _ := ts.Store.SQL()
+	var n int
+	if err := read.QueryRow(query, args...).Scan(&n); err != nil {
+		ts.t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+// plainJar keeps every cookie and sends it back whatever its attributes, so
+// a test can drive over http a server configured for https (Secure cookies).
+type plainJar struct {
+	mu      sync.Mutex
+	cookies map[string]*http.Cookie
+}
+
+func (j *plainJar) SetCookies(_ *url.URL, cs []*http.Cookie) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, c := range cs {
+		if c.MaxAge < 0 {
+			delete(j.cookies, c.Name)
+			continue
+		}
+		j.cookies[c.Name] = &http.Cookie{Name: c.Name, Value: c.Value}
+	}
+}
+
+func (j *plainJar) Cookies(*url.URL) []*http.Cookie {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []*http.Cookie
+	for _, c := range j.cookies {
+		out = append(out, c)
+	}
+	return out
+}
+
+// newPlainClient is a browser that ignores the Secure attribute.
+func (ts *testServer) newPlainClient() *client {
+	return &client{ts: ts, http: &http.Client{
+		Jar:           &plainJar{cookies: map[string]*http.Cookie{}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// setCookies are the cookies a response sets, by name.
+func setCookies(p page) map[string]*http.Cookie {
+	out := map[string]*http.Cookie{}
+	for _, c := range (&http.Response{Header: p.Header}).Cookies() {
+		out[c.Name] = c
+	}
+	return out
 }

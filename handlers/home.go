@@ -13,7 +13,10 @@ type homePage struct {
 
 func (s *Server) home(c *gin.Context) {
 	title := "Accueil"
-	if currentUser(c) != nil {
+	if u := currentUser(c); u != nil && u.NeedsProfile() {
+		c.Redirect(http.StatusSeeOther, "/welcome")
+		return
+	} else if u != nil {
 		title = "Mon espace"
 	}
 	s.render(c, http.StatusOK, "home", homePage{Layout: s.layout(c, title, "home")})

@@ -140,10 +140,16 @@ func (s *Server) redirectWithFlash(c *gin.Context, to, kind, message string) {
 	c.Redirect(http.StatusSeeOther, to)
 }
 
-// safeNext keeps a redirect target on this site: a path, never "//host".
+// safeNext keeps a redirect target on this site: a path such as
+// "/groups?x=1", never "//host", "/\\host", "https://host" or anything a
+// browser could read as another site once it drops tabs and line breaks.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") {
+	if next == "" || next[0] != '/' || len(next) > 2000 ||
+		strings.ContainsAny(next, "\\") || strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || strings.HasPrefix(u.Path, "//") || strings.HasPrefix(next, "//") {
 		return "/"
 	}
 	return next

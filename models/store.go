@@ -89,7 +89,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
 		params := "_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_synchronous=NORMAL&_txlock=immediate"
-		conn := "file:" + path + "?" + params
+		// A "file:" URI decodes %XX and ends the path at ? or #: escape them,
+		// or a folder named "a%2Fb" or "a?b" opens another file.
+		conn := "file:" + strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path) + "?" + params
 		if s.read, err = sql.Open("sqlite3", conn+"&mode=rw"); err != nil {
 			return nil, err
 		}

@@ -177,7 +177,7 @@ func (tx *Tx) CreateUser(ctx context.Context, in NewUser) (User, error) {
 	_, err := tx.exec(ctx, "INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 		u.ID, u.Email, u.Name, nullString(u.DirectionCode), u.Role, u.NotifyEmail, u.CreatedAt, nil)
 	if isUniqueViolation(err) {
-		return User{}, fmt.Errorf("create user %s: %w", u.Email, ErrConflict)
+		return User{}, fmt.Errorf("create user: email taken: %w", ErrConflict)
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)

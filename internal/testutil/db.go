@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,14 +22,34 @@ import (
 // PostgresEnv names the variable holding the test PostgreSQL URL.
 const PostgresEnv = "AGORA_TEST_POSTGRES_URL"
 
-// Clock is a settable clock for tests.
-type Clock struct{ T time.Time }
+// Clock is a settable clock for tests. Now, Advance and Set may be called
+// from several goroutines (a test and the HTTP server it drives); writing T
+// directly is fine only while nothing else reads the clock.
+type Clock struct {
+	mu sync.Mutex
+	T  time.Time
+}
 
 // Now returns the clock's time.
-func (c *Clock) Now() time.Time { return c.T }
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.T
+}
 
 // Advance moves the clock forward.
-func (c *Clock) Advance(d time.Duration) { c.T = c.T.Add(d) }
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.T = c.T.Add(d)
+}
+
+// Set puts the clock at t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.T = t
+}
 
 // NewClock starts a clock at a fixed instant: Monday 30 November 2026, 09:00 in Paris.
 func NewClock() *Clock {
