@@ -58,7 +58,9 @@ type Slot struct {
 func (s *Slot) Track() string { return s.Room }
 
 // Full tells whether a workshop has no place left.
-func (s *Slot) Full() bool { return s.Kind == SlotWorkshop && s.Capacity > 0 && s.Confirmed >= s.Capacity }
+func (s *Slot) Full() bool {
+	return s.Kind == SlotWorkshop && s.Capacity > 0 && s.Confirmed >= s.Capacity
+}
 
 // Left is the number of places left in a workshop (-1: unlimited).
 func (s *Slot) Left() int {
@@ -69,7 +71,9 @@ func (s *Slot) Left() int {
 }
 
 // Overlaps tells whether two slots share some time.
-func (s *Slot) Overlaps(o *Slot) bool { return s.StartsAt.Before(o.EndsAt) && o.StartsAt.Before(s.EndsAt) }
+func (s *Slot) Overlaps(o *Slot) bool {
+	return s.StartsAt.Before(o.EndsAt) && o.StartsAt.Before(s.EndsAt)
+}
 
 // Programme returns the slots of an event in time order, with workshop
 // fills, in one query.
