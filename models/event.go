@@ -164,12 +164,12 @@ type Event struct {
 // TakesSeat tells whether an attendee in mode uses one of the event's seats:
 // on-site attendees always do; remote attendees only at a remote-only event
 // (where the capacity is that of the video conference).
-func (e *Event) TakesSeat(mode Mode) bool {
+func (e Event) TakesSeat(mode Mode) bool {
 	return mode == ModeOnsite || e.Modes == ModesRemote
 }
 
 // Location is what calendars show as LOCATION.
-func (e *Event) Location() string {
+func (e Event) Location() string {
 	parts := []string{}
 	if e.VenueName != "" {
 		parts = append(parts, e.VenueName)
@@ -194,7 +194,7 @@ const (
 )
 
 // RegistrationState tells whether people may register at now.
-func (e *Event) RegistrationState(now time.Time) RegistrationState {
+func (e Event) RegistrationState(now time.Time) RegistrationState {
 	switch {
 	case e.Status == EventDraft || e.Status == EventArchived:
 		return RegNotPublished

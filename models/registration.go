@@ -65,13 +65,13 @@ type Registration struct {
 }
 
 // ICSSequence is the SEQUENCE of the event in this person's calendar.
-func (r *Registration) ICSSequence(e *Event) int { return e.Sequence + r.ICSBump }
+func (r Registration) ICSSequence(e *Event) int { return e.Sequence + r.ICSBump }
 
 // CheckedIn tells whether the person has arrived.
-func (r *Registration) CheckedIn() bool { return !r.CheckedInAt.IsZero() }
+func (r Registration) CheckedIn() bool { return !r.CheckedInAt.IsZero() }
 
 // DisplayCode is the check-in code as printed: "K7M2-Q9XA".
-func (r *Registration) DisplayCode() string {
+func (r Registration) DisplayCode() string {
 	if len(r.Code) != 8 {
 		return r.Code
 	}

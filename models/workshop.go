@@ -55,15 +55,15 @@ type Slot struct {
 }
 
 // Track is the slot's track: its room.
-func (s *Slot) Track() string { return s.Room }
+func (s Slot) Track() string { return s.Room }
 
 // Full tells whether a workshop has no place left.
-func (s *Slot) Full() bool {
+func (s Slot) Full() bool {
 	return s.Kind == SlotWorkshop && s.Capacity > 0 && s.Confirmed >= s.Capacity
 }
 
 // Left is the number of places left in a workshop (-1: unlimited).
-func (s *Slot) Left() int {
+func (s Slot) Left() int {
 	if s.Capacity <= 0 {
 		return -1
 	}
@@ -281,10 +281,10 @@ type WorkshopChoice struct {
 }
 
 // ICSSequence is the SEQUENCE of the workshop in this person's calendar.
-func (c *WorkshopChoice) ICSSequence() int { return c.Session.Sequence + c.ICSBump }
+func (c WorkshopChoice) ICSSequence() int { return c.Session.Sequence + c.ICSBump }
 
 // StateLabel is the French name of the choice's state.
-func (c *WorkshopChoice) StateLabel() string {
+func (c WorkshopChoice) StateLabel() string {
 	if c.State == WorkshopPending {
 		return "En attente de votre place à l'événement"
 	}

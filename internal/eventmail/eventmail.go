@@ -1,0 +1,267 @@
+// Package eventmail turns the notices of event registrations into emails in
+// the outbox, inside the transaction that causes them: confirmations with
+// the event invitation (METHOD:REQUEST), one invitation per workshop place,
+// calendar updates and cancellations, promotions from the waiting list,
+// organisers' messages and reminders. Every email has a dedupe key naming
+// its cause. The management link (a secret) goes in the body only, never in
+// the calendar part.
+package eventmail
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dnum-sociaux/agora/internal/ical"
+	"github.com/dnum-sociaux/agora/internal/invite"
+	"github.com/dnum-sociaux/agora/internal/mail"
+	"github.com/dnum-sociaux/agora/internal/markdown"
+	"github.com/dnum-sociaux/agora/models"
+)
+
+// Notifier is the models.Notifier of events. Build it once in main (or in
+// handlers.New) and pass it to the models' write methods.
+type Notifier struct {
+	Mail      *mail.Composer
+	Invite    *invite.Sender
+	BaseURL   string
+	Organizer ical.Person
+	Now       func() time.Time
+}
+
+// New builds a Notifier. organizer is the calendar ORGANIZER (the sender
+// address, which receives replies).
+func New(composer *mail.Composer, baseURL string, organizer ical.Person, now func() time.Time) *Notifier {
+	if now == nil {
+		now = time.Now
+	}
+	baseURL = strings.TrimRight(baseURL, "/")
+	return &Notifier{
+		Mail: composer, BaseURL: baseURL, Organizer: organizer, Now: now,
+		Invite: &invite.Sender{Mail: composer, Organizer: organizer, BaseURL: baseURL, Now: now},
+	}
+}
+
+// Links are the URLs an email about an event carries.
+type Links struct {
+	Event     string // public page of the event
+	Programme string // its programme
+	Manage    string // secret management link (body only), empty when not carried
+	Badge     string // printable badge (through the management link)
+	QR        string // PNG of the check-in QR code
+}
+
+// Mail is the .Data of the "event_notice" email template.
+type Mail struct {
+	Kind         models.NoticeKind
+	Event        models.Event
+	Registration models.Registration
+	Workshop     *models.WorkshopChoice
+	Workshops    []models.WorkshopChoice
+	WasConfirmed bool
+	ByOrganiser  bool
+	Links        Links
+}
+
+// Confirmed tells whether the registration holds a place.
+func (m Mail) Confirmed() bool { return m.Registration.State == models.RegConfirmed }
+
+// EventURL is the public page of an event.
+func (n *Notifier) EventURL(e *models.Event) string { return n.BaseURL + "/events/" + e.ID }
+
+// ManageURL is the management page behind a link token.
+func (n *Notifier) ManageURL(token string) string { return n.BaseURL + "/inscription/" + token }
+
+// QRURL is the PNG of a registration's check-in code.
+func (n *Notifier) QRURL(r *models.Registration) string {
+	return n.BaseURL + "/events/" + r.EventID + "/qr/" + r.Code + ".png"
+}
+
+// CheckInURL is what the QR code holds: the organisers' check-in page with
+// the code, so that a phone's own camera app also leads there.
+func (n *Notifier) CheckInURL(r *models.Registration) string {
+	return n.BaseURL + "/events/" + r.EventID + "/checkin?code=" + r.Code
+}
+
+func (n *Notifier) links(ctx context.Context, tx *models.Tx, r *models.Registration, e *models.Event, manage bool) (Links, error) {
+	l := Links{Event: n.EventURL(e), Programme: n.EventURL(e) + "/programme"}
+	if manage {
+		token, err := tx.NewRegistrationLink(ctx, r.ID)
+		if err != nil {
+			return l, err
+		}
+		l.Manage = n.ManageURL(token)
+		l.Badge = l.Manage + "/badge"
+	}
+	if r.State == models.RegConfirmed {
+		l.QR = n.QRURL(r)
+	}
+	return l, nil
+}
+
+// EventCalendar is the calendar entry of an event for one registrant: the
+// event's stored UID, the person's SEQUENCE, Paris times, the venue, and
+// the public page. No secret goes in it.
+func (n *Notifier) EventCalendar(e *models.Event, r *models.Registration) ical.Event {
+	var desc []string
+	if t := markdown.Text(e.Description); t != "" {
+		desc = append(desc, t)
+	}
+	if e.OnlineURL != "" && (r == nil || r.Mode == models.ModeRemote) {
+		desc = append(desc, "Visioconférence : "+e.OnlineURL)
+	}
+	if e.VenueAccess != "" {
+		desc = append(desc, "Accès : "+e.VenueAccess)
+	}
+	url := n.EventURL(e)
+	desc = append(desc, "Programme : "+url+"/programme")
+	seq := e.Sequence
+	if r != nil {
+		seq = r.ICSSequence(e)
+	}
+	loc := e.Location()
+	if r != nil && r.Mode == models.ModeRemote && e.OnlineURL != "" {
+		loc = e.OnlineURL
+	}
+	return ical.Event{
+		UID: e.UID, Sequence: seq, Summary: e.Title, Description: strings.Join(desc, "\n\n"), Location: loc, URL: url,
+		Start: e.StartsAt, End: e.EndsAt, Organizer: n.Organizer, Created: e.CreatedAt, LastModified: e.UpdatedAt,
+	}
+}
+
+// WorkshopCalendar is the calendar entry of a workshop for one person.
+func (n *Notifier) WorkshopCalendar(e *models.Event, c *models.WorkshopChoice) ical.Event {
+	s := c.Session
+	var desc []string
+	desc = append(desc, "Atelier de « "+e.Title+" »")
+	if a := markdown.Text(s.Agenda); a != "" {
+		desc = append(desc, a)
+	}
+	if s.VideoURL != "" {
+		desc = append(desc, "Visioconférence : "+s.VideoURL)
+	}
+	url := n.EventURL(e) + "/programme#slot-" + s.ID
+	desc = append(desc, "Programme : "+url)
+	loc := s.Place()
+	if loc == "" {
+		loc = e.Location()
+	}
+	return ical.Event{
+		UID: s.UID, Sequence: c.ICSSequence(), Summary: s.Title + " — " + e.Title, Description: strings.Join(desc, "\n\n"),
+		Location: loc, URL: url, Start: s.StartsAt, End: s.EndsAt, Organizer: n.Organizer,
+		Created: s.CreatedAt, LastModified: s.UpdatedAt,
+	}
+}
+
+// Notify implements models.Notifier.
+func (n *Notifier) Notify(ctx context.Context, tx *models.Tx, no models.Notice) error {
+	r, e := no.Registration, no.Event
+	to := ical.Person{Name: r.Name, Email: r.Email}
+	m := Mail{Kind: no.Kind, Event: e, Registration: r, Workshop: no.Workshop, Workshops: no.Workshops,
+		WasConfirmed: no.WasConfirmed, ByOrganiser: no.ByOrganiser}
+	var (
+		method ical.Method
+		cal    ical.Event
+		key    string
+		manage bool
+	)
+	switch no.Kind {
+	case models.NoticeRegistered:
+		key, manage = fmt.Sprintf("event:%s:reg:%s:%d:registered", e.ID, r.ID, r.Seq), true
+		if r.State == models.RegConfirmed {
+			method, cal = ical.MethodRequest, n.EventCalendar(&e, &r)
+		}
+	case models.NoticePromoted:
+		key, manage = fmt.Sprintf("event:%s:reg:%s:%d:promoted", e.ID, r.ID, r.Seq), true
+		method, cal = ical.MethodRequest, n.EventCalendar(&e, &r)
+	case models.NoticeCancelled:
+		key = fmt.Sprintf("event:%s:reg:%s:%d:cancelled", e.ID, r.ID, r.Seq)
+		if no.WasConfirmed {
+			method, cal = ical.MethodCancel, n.EventCalendar(&e, &r)
+		}
+	case models.NoticeEventChanged:
+		key = fmt.Sprintf("event:%s:seq:%d:%s", e.ID, r.ICSSequence(&e), r.ID)
+		method, cal = ical.MethodRequest, n.EventCalendar(&e, &r)
+	case models.NoticeEventCancelled:
+		key = fmt.Sprintf("event:%s:cancelled:%s", e.ID, r.ID)
+		if r.State == models.RegConfirmed {
+			method, cal = ical.MethodCancel, n.EventCalendar(&e, &r)
+		}
+	case models.NoticeWorkshopConfirmed, models.NoticeWorkshopPromoted, models.NoticeWorkshopChanged, models.NoticeWorkshopCancelled:
+		c := no.Workshop
+		key = fmt.Sprintf("workshop:%s:%s:seq:%d:%s", c.Session.ID, r.ID, c.ICSSequence(), no.Kind)
+		method, cal = ical.MethodRequest, n.WorkshopCalendar(&e, c)
+		if no.Kind == models.NoticeWorkshopCancelled {
+			method = ical.MethodCancel
+		}
+	default:
+		return fmt.Errorf("eventmail: unknown notice %q", no.Kind)
+	}
+	var err error
+	if m.Links, err = n.links(ctx, tx, &r, &e, manage); err != nil {
+		return err
+	}
+	var msg models.OutboxMessage
+	kind := "event." + string(no.Kind)
+	if method != "" {
+		msg, err = n.Invite.Compose(invite.Message{Kind: kind, DedupeKey: key, Method: method, Event: cal, To: to, Template: "event_notice", Data: m})
+	} else {
+		msg, err = n.Mail.Compose(kind, key, r.Email, "event_notice", m)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = tx.Enqueue(ctx, msg)
+	return err
+}
+
+// MessageMail is the .Data of the "event_message" email template.
+type MessageMail struct {
+	Event        models.Event
+	Registration models.Registration
+	Subject      string
+	Body         string // Markdown
+	Links        Links
+}
+
+// Message queues an organisers' message to one registrant (one email per
+// person; the key names the message and the person).
+func (n *Notifier) Message(ctx context.Context, tx *models.Tx, e *models.Event, r *models.Registration, messageID, subject, body string) error {
+	msg, err := n.Mail.Compose("event.message", fmt.Sprintf("event:%s:message:%s:%s", e.ID, messageID, r.ID), r.Email, "event_message",
+		MessageMail{Event: *e, Registration: *r, Subject: subject, Body: body, Links: Links{Event: n.EventURL(e), Programme: n.EventURL(e) + "/programme"}})
+	if err != nil {
+		return err
+	}
+	_, err = tx.Enqueue(ctx, msg)
+	return err
+}
+
+// ReminderMail is the .Data of the "event_reminder" email template.
+type ReminderMail struct {
+	Event        models.Event
+	Registration models.Registration
+	Workshops    []models.WorkshopChoice
+	When         string // "week" or "day"
+	Links        Links
+}
+
+// Reminder queues the reminder of a confirmed registrant, a week or a day
+// before the event (when is "week" or "day"); sent once per person and kind.
+func (n *Notifier) Reminder(ctx context.Context, tx *models.Tx, e *models.Event, r *models.Registration, when string) error {
+	ws, err := tx.RegistrationWorkshops(ctx, r.ID, false)
+	if err != nil {
+		return err
+	}
+	links, err := n.links(ctx, tx, r, e, true)
+	if err != nil {
+		return err
+	}
+	msg, err := n.Mail.Compose("event.reminder", fmt.Sprintf("event:%s:reminder:%s:%s", e.ID, when, r.ID), r.Email, "event_reminder",
+		ReminderMail{Event: *e, Registration: *r, Workshops: ws, When: when, Links: links})
+	if err != nil {
+		return err
+	}
+	_, err = tx.Enqueue(ctx, msg)
+	return err
+}

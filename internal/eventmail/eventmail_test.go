@@ -1,0 +1,181 @@
+package eventmail_test
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dnum-sociaux/agora/internal/eventmail"
+	"github.com/dnum-sociaux/agora/internal/ical"
+	"github.com/dnum-sociaux/agora/internal/mail"
+	"github.com/dnum-sociaux/agora/internal/render"
+	"github.com/dnum-sociaux/agora/internal/testutil"
+	"github.com/dnum-sociaux/agora/models"
+	"github.com/dnum-sociaux/agora/templates"
+)
+
+type env struct {
+	t     *testing.T
+	s     *models.Store
+	clock *testutil.Clock
+	n     *eventmail.Notifier
+	org   models.User
+	event models.Event
+}
+
+func newEnv(t *testing.T, capacity int) *env {
+	t.Helper()
+	clock := testutil.NewClock()
+	s := testutil.SQLite(t, clock.Now)
+	r, err := render.New(templates.FS, map[string]any{"asset": func(p string) string { return "/assets/" + p }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, s: s, clock: clock,
+		n: eventmail.New(mail.NewComposer(r, "https://agora.example.gouv.fr"), "https://agora.example.gouv.fr/",
+			ical.Person{Name: "Agora", Email: "agora@agora.example.gouv.fr"}, clock.Now)}
+	ctx := context.Background()
+	testutil.MustTx(t, s, func(tx *models.Tx) error {
+		var err error
+		if e.org, err = tx.CreateUser(ctx, models.NewUser{Email: "org@x.fr", Name: "Orga", DirectionCode: "DNUM", Role: models.RoleOrganiser}); err != nil {
+			return err
+		}
+		start := time.Date(2027, 1, 14, 9, 0, 0, 0, models.Paris)
+		e.event, err = tx.CreateEvent(ctx, models.Actor{UserID: e.org.ID}, "agora.example.gouv.fr", models.EventInput{
+			Title: "Journée produit 2027", Description: "Les **communs**, ensemble.", StartsAt: start, EndsAt: start.Add(8 * time.Hour),
+			VenueName: "Ministère", VenueAddress: "14 avenue Duquesne, 75007 Paris", VenueAccess: "Métro École militaire",
+			Capacity: capacity, Modes: models.ModesBoth, OnlineURL: "https://webconf.example.gouv.fr/jp",
+		})
+		if err != nil {
+			return err
+		}
+		e.event, err = tx.SetEventStatus(ctx, e.n, models.Actor{}, e.event.ID, models.EventPublished)
+		return err
+	})
+	return e
+}
+
+func (e *env) register(email string, workshops ...string) models.Registration {
+	e.t.Helper()
+	var r models.Registration
+	testutil.MustTx(e.t, e.s, func(tx *models.Tx) error {
+		var err error
+		r, err = tx.Register(context.Background(), e.n, models.NewRegistration{EventID: e.event.ID, Email: email, Name: "Camille Dupont",
+			DirectionCode: "DGCS", Mode: models.ModeOnsite, Workshops: workshops})
+		return err
+	})
+	return r
+}
+
+func (e *env) outbox(to string) []models.OutboxMessage {
+	e.t.Helper()
+	msgs, _, err := e.s.ListOutbox(context.Background(), models.OutboxFilter{Recipient: to, Limit: 100})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	// oldest first
+	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+		msgs[i], msgs[j] = msgs[j], msgs[i]
+	}
+	return msgs
+}
+
+var manageLink = regexp.MustCompile(`https://agora\.example\.gouv\.fr/inscription/([0-9a-f]{18}\.[A-Za-z0-9_-]{43})`)
+
+func TestConfirmationWaitlistCancelPromotion(t *testing.T) {
+	e := newEnv(t, 1)
+	ctx := context.Background()
+	var ws models.Slot
+	testutil.MustTx(t, e.s, func(tx *models.Tx) error {
+		var err error
+		ws, err = tx.AddSlot(ctx, models.Actor{}, e.org, e.event.ID, "agora.example.gouv.fr", models.SlotInput{Kind: models.SlotWorkshop,
+			SessionInput: models.SessionInput{Title: "Atelier données", StartsAt: e.event.StartsAt.Add(time.Hour), EndsAt: e.event.StartsAt.Add(2 * time.Hour), Room: "Salle 2", Capacity: 5}})
+		return err
+	})
+	a := e.register("a@x.fr", ws.ID)
+	w := e.register("w@x.fr", ws.ID)
+	msgs := e.outbox("a@x.fr")
+	if len(msgs) != 2 {
+		t.Fatalf("%d emails to a confirmed registrant with one workshop, want 2 (event + workshop)", len(msgs))
+	}
+	conf, shop := msgs[0], msgs[1]
+	if conf.ICSMethod != "REQUEST" || !strings.Contains(conf.ICSBody, "UID:"+e.event.UID) || !strings.Contains(conf.ICSBody, "SEQUENCE:0") {
+		t.Errorf("confirmation calendar: method %q\n%s", conf.ICSMethod, conf.ICSBody)
+	}
+	if !strings.Contains(conf.Subject, "Inscription confirmée") || !strings.Contains(conf.TextBody, a.DisplayCode()) {
+		t.Errorf("confirmation: %q\n%s", conf.Subject, conf.TextBody)
+	}
+	if !strings.Contains(conf.HTMLBody, "/events/"+e.event.ID+"/qr/"+a.Code+".png") {
+		t.Error("the confirmation shows the QR code")
+	}
+	m := manageLink.FindStringSubmatch(conf.TextBody)
+	if m == nil {
+		t.Fatalf("no management link in\n%s", conf.TextBody)
+	}
+	if strings.Contains(conf.ICSBody, m[1]) || strings.Contains(conf.ICSBody, "/inscription/") {
+		t.Error("the management link must never be in the calendar data")
+	}
+	if r, _, err := e.s.RegistrationByLink(ctx, m[1]); err != nil || r.ID != a.ID {
+		t.Errorf("the link in the email does not open the registration: %v", err)
+	}
+	if shop.ICSMethod != "REQUEST" || !strings.Contains(shop.ICSBody, "UID:"+ws.UID) || !strings.Contains(shop.Subject, "Atelier données") {
+		t.Errorf("workshop invitation: %q %q\n%s", shop.ICSMethod, shop.Subject, shop.ICSBody)
+	}
+	wm := e.outbox("w@x.fr")
+	if len(wm) != 1 || wm[0].ICSMethod != "" || !strings.Contains(wm[0].Subject, "Liste d'attente") || !manageLink.MatchString(wm[0].TextBody) {
+		t.Fatalf("waitlisted: %d emails %+v", len(wm), wm)
+	}
+	if !strings.Contains(wm[0].TextBody, "En attente de votre place") {
+		t.Errorf("the waitlisted person's workshop choice is pending:\n%s", wm[0].TextBody)
+	}
+	// a cancels: CANCEL for the event and the workshop, w is promoted with both invitations.
+	testutil.MustTx(t, e.s, func(tx *models.Tx) error {
+		_, err := tx.CancelRegistration(ctx, e.n, models.Actor{}, a.ID, false)
+		return err
+	})
+	msgs = e.outbox("a@x.fr")
+	if len(msgs) != 4 || msgs[2].ICSMethod != "CANCEL" || !strings.Contains(msgs[2].ICSBody, "SEQUENCE:1") ||
+		!strings.Contains(msgs[2].ICSBody, "STATUS:CANCELLED") || msgs[3].ICSMethod != "CANCEL" || !strings.Contains(msgs[3].ICSBody, ws.UID) {
+		t.Fatalf("after cancelling: %d emails", len(msgs))
+	}
+	wm = e.outbox("w@x.fr")
+	if len(wm) != 3 || !strings.Contains(wm[1].Subject, "Une place s'est libérée") || wm[1].ICSMethod != "REQUEST" ||
+		!strings.Contains(wm[1].TextBody, "déclinez") || wm[2].ICSMethod != "REQUEST" || !strings.Contains(wm[2].ICSBody, ws.UID) {
+		t.Fatalf("promotion: %d emails", len(wm))
+	}
+	_ = w
+	// Moving the event sends an update with a higher sequence; once.
+	for range 2 {
+		testutil.MustTx(t, e.s, func(tx *models.Tx) error {
+			cur, _ := tx.EventByID(ctx, e.event.ID)
+			in := models.EventInput{Title: cur.Title, Description: cur.Description, VenueName: "Autre lieu", VenueAddress: cur.VenueAddress,
+				StartsAt: cur.StartsAt, EndsAt: cur.EndsAt, Capacity: cur.Capacity, Modes: cur.Modes, OnlineURL: cur.OnlineURL}
+			_, err := tx.UpdateEvent(ctx, e.n, models.Actor{}, e.event.ID, in)
+			return err
+		})
+	}
+	wm = e.outbox("w@x.fr")
+	if len(wm) != 4 || !strings.Contains(wm[3].Subject, "Modifié") || !strings.Contains(wm[3].ICSBody, "SEQUENCE:1") ||
+		!strings.Contains(wm[3].ICSBody, "Autre lieu") {
+		t.Fatalf("update: %d emails", len(wm))
+	}
+}
+
+func TestReminderAndMessage(t *testing.T) {
+	e := newEnv(t, 0)
+	r := e.register("a@x.fr")
+	ctx := context.Background()
+	testutil.MustTx(t, e.s, func(tx *models.Tx) error {
+		if err := e.n.Reminder(ctx, tx, &e.event, &r, "day"); err != nil {
+			return err
+		}
+		return e.n.Message(ctx, tx, &e.event, &r, "m1", "Infos pratiques", "Pensez à votre **badge**.")
+	})
+	msgs := e.outbox("a@x.fr")
+	if len(msgs) != 3 || !strings.HasPrefix(msgs[1].Subject, "Demain") || !manageLink.MatchString(msgs[1].TextBody) ||
+		!strings.Contains(msgs[2].HTMLBody, "<strong>badge</strong>") || msgs[2].Subject != "Journée produit 2027 : Infos pratiques" {
+		t.Fatalf("reminder and message: %d", len(msgs))
+	}
+}
