@@ -1,25 +1,36 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/dnum-sociaux/agora/models"
 )
 
 // homePage is "Mon espace"; the groups and events issues fill it.
 type homePage struct {
 	Layout
+	mySpace
 }
 
 func (s *Server) home(c *gin.Context) {
-	title := "Accueil"
-	if u := currentUser(c); u != nil && u.NeedsProfile() {
+	u := currentUser(c)
+	if u == nil {
+		s.render(c, http.StatusOK, "home", homePage{Layout: s.layout(c, "Accueil", "home")})
+		return
+	}
+	if u.NeedsProfile() {
 		c.Redirect(http.StatusSeeOther, "/welcome")
 		return
-	} else if u != nil {
-		title = "Mon espace"
 	}
-	s.render(c, http.StatusOK, "home", homePage{Layout: s.layout(c, title, "home")})
+	p := homePage{Layout: s.layout(c, "Mon espace", "home")}
+	if err := s.fillMySpace(c.Request.Context(), *u, &p.mySpace); err != nil {
+		s.serverError(c, "my space", err)
+		return
+	}
+	s.render(c, http.StatusOK, "home", p)
 }
 
 func (s *Server) notFound(c *gin.Context) {
@@ -28,4 +39,41 @@ func (s *Server) notFound(c *gin.Context) {
 
 func (s *Server) methodNotAllowed(c *gin.Context) {
 	s.errorPage(c, http.StatusMethodNotAllowed, "")
+}
+
+// mySpace is the groups' part of "Mon espace": the agent's groups, their
+// next sessions with the agent's answer, the join requests waiting for the
+// groups they organise, their invitations, and their private feed.
+type mySpace struct {
+	Groups      []models.GroupListItem
+	Sessions    []models.SessionListItem
+	Requests    []models.JoinRequest
+	Invitations []models.PendingInvitation
+	FeedURL     string
+	WebcalURL   string
+	Answers     []models.Answer
+}
+
+func (s *Server) fillMySpace(ctx context.Context, u models.User, p *mySpace) error {
+	var err error
+	if p.Groups, err = s.Store.UserGroups(ctx, u.ID); err != nil {
+		return err
+	}
+	if p.Sessions, err = s.Store.UpcomingForUser(ctx, u.ID, 8); err != nil {
+		return err
+	}
+	if p.Requests, err = s.Store.PendingRequests(ctx, u.ID, ""); err != nil {
+		return err
+	}
+	if p.Invitations, err = s.Store.InvitationsFor(ctx, u.Email); err != nil {
+		return err
+	}
+	prefs, err := s.Store.CalendarPrefs(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	p.FeedURL = s.userFeedURL(u, prefs)
+	p.WebcalURL = webcal(p.FeedURL)
+	p.Answers = []models.Answer{models.AnswerYes, models.AnswerMaybe, models.AnswerNo}
+	return nil
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/dnum-sociaux/agora/assets"
 	"github.com/dnum-sociaux/agora/internal/config"
+	"github.com/dnum-sociaux/agora/internal/ical"
+	"github.com/dnum-sociaux/agora/internal/invite"
 	"github.com/dnum-sociaux/agora/internal/mail"
 	"github.com/dnum-sociaux/agora/internal/oidc"
 	"github.com/dnum-sociaux/agora/internal/ratelimit"
@@ -18,11 +20,13 @@ import (
 
 // Deps are what the handlers need; main builds them.
 type Deps struct {
-	Config     *config.Config
-	Store      *models.Store
-	Render     *render.Renderer
-	Assets     *assets.Assets
-	Mail       *mail.Composer
+	Config *config.Config
+	Store  *models.Store
+	Render *render.Renderer
+	Assets *assets.Assets
+	Mail   *mail.Composer
+	// Invite composes calendar invitations; built from Mail and Config when nil.
+	Invite     *invite.Sender
 	NotifyMail func() // wakes the outbox worker after a commit; may be nil
 	Logger     *slog.Logger
 	Now        func() time.Time
@@ -54,6 +58,14 @@ func New(d Deps) *Server {
 	}
 	if d.NotifyMail == nil {
 		d.NotifyMail = func() {}
+	}
+	if d.Invite == nil {
+		d.Invite = &invite.Sender{
+			Mail:      d.Mail,
+			Organizer: ical.Person{Name: d.Config.MailFrom.Name, Email: d.Config.MailFrom.Address},
+			BaseURL:   d.Config.BaseURL.String(),
+			Now:       d.Now,
+		}
 	}
 	n := d.Config.RateLimitPerMinute
 	s := &Server{

@@ -1,0 +1,310 @@
+package handlers
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/dnum-sociaux/agora/internal/ical"
+	"github.com/dnum-sociaux/agora/models"
+)
+
+// Feed URLs carry a token derived from the secret key, the owner's id and a
+// version stored with the owner: nothing secret is stored in the database,
+// and raising the version revokes the old URL.
+func (s *Server) feedToken(kind, id string, version int) string {
+	m := hmac.New(sha256.New, s.Config.SecretKey)
+	m.Write([]byte("feed:" + kind + ":" + id + ":" + strconv.Itoa(version)))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))[:32]
+}
+
+func (s *Server) validFeedToken(kind, id string, version int, token string) bool {
+	return hmac.Equal([]byte(token), []byte(s.feedToken(kind, id, version)))
+}
+
+// userFeedURL is u's private feed, or "" when revoked.
+func (s *Server) userFeedURL(u models.User, prefs models.CalendarPrefs) string {
+	if prefs.FeedRevoked {
+		return ""
+	}
+	return s.Config.URL("/feeds/users/" + u.ID + "/" + s.feedToken("user", u.ID, prefs.FeedVersion) + ".ics")
+}
+
+// groupFeedURL is the group's feed: without a token for open groups.
+func (s *Server) groupFeedURL(g models.Group) string {
+	if g.JoinPolicy == models.JoinOpen {
+		return s.Config.URL("/feeds/groups/" + g.ID + ".ics")
+	}
+	return s.Config.URL("/feeds/groups/" + g.ID + "/" + s.feedToken("group", g.ID, g.FeedVersion) + ".ics")
+}
+
+// webcal turns an https feed URL into the webcal:// form calendar apps open.
+func webcal(u string) string {
+	if rest, ok := strings.CutPrefix(u, "https://"); ok {
+		return "webcal://" + rest
+	}
+	if rest, ok := strings.CutPrefix(u, "http://"); ok {
+		return "webcal://" + rest
+	}
+	return u
+}
+
+// notModified answers 304 when the client holds this version, before any
+// rendering; it sets the validators on every answer.
+func notModified(c *gin.Context, etag string, last time.Time) bool {
+	h := c.Writer.Header()
+	h.Set("ETag", etag)
+	if !last.IsZero() {
+		h.Set("Last-Modified", last.UTC().Format(http.TimeFormat))
+	}
+	h.Set("Cache-Control", "private, no-cache")
+	if inm := c.GetHeader("If-None-Match"); inm != "" {
+		for _, tag := range strings.Split(inm, ",") {
+			tag = strings.TrimSpace(tag)
+			if tag == etag || tag == "*" || strings.TrimPrefix(tag, "W/") == etag {
+				c.Status(http.StatusNotModified)
+				return true
+			}
+		}
+		return false
+	}
+	if ims := c.GetHeader("If-Modified-Since"); ims != "" && !last.IsZero() {
+		if t, err := http.ParseTime(ims); err == nil && !last.Truncate(time.Second).After(t) {
+			c.Status(http.StatusNotModified)
+			return true
+		}
+	}
+	return false
+}
+
+func stampETag(prefix string, version int, st models.FeedStamp) string {
+	return fmt.Sprintf(`"%s%d-%d-%d-%d"`, prefix, version, st.Count, st.LastModified.Unix(), st.Extra)
+}
+
+func writeCalendar(c *gin.Context, filename string, body []byte) {
+	c.Header("Content-Disposition", `inline; filename="`+filename+`"`)
+	c.Data(http.StatusOK, ical.ContentType(""), body)
+}
+
+func feedTokenParam(c *gin.Context) string {
+	return strings.TrimSuffix(c.Param("token"), ".ics")
+}
+
+// userFeed serves a user's private feed: every session of their groups with
+// their answers.
+func (s *Server) userFeed(c *gin.Context) {
+	ctx := c.Request.Context()
+	id := c.Param("id")
+	prefs, err := s.Store.CalendarPrefs(ctx, id)
+	if err != nil || prefs.FeedRevoked || !s.validFeedToken("user", id, prefs.FeedVersion, feedTokenParam(c)) {
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			s.serverError(c, "feed prefs", err)
+			return
+		}
+		c.String(http.StatusNotFound, "Flux introuvable : son adresse a peut-être été renouvelée.\n")
+		return
+	}
+	st, err := s.Store.UserFeedStamp(ctx, id)
+	if err != nil {
+		s.serverError(c, "feed stamp", err)
+		return
+	}
+	if notModified(c, stampETag("u", prefs.FeedVersion, st), st.LastModified) {
+		return
+	}
+	u, err := s.Store.UserByID(ctx, id)
+	if err != nil {
+		s.serverError(c, "feed owner", err)
+		return
+	}
+	items, err := s.Store.UserFeedSessions(ctx, id)
+	if err != nil {
+		s.serverError(c, "feed sessions", err)
+		return
+	}
+	body, err := s.Invite.Feed("Agora – mes séances", &ical.Person{Name: u.Name, Email: u.Email}, items)
+	if err != nil {
+		s.serverError(c, "render feed", err)
+		return
+	}
+	writeCalendar(c, "agora.ics", body)
+}
+
+// groupFeed serves a group's feed: public for open groups, with the
+// group's token otherwise.
+func (s *Server) groupFeed(c *gin.Context) {
+	ctx := c.Request.Context()
+	id := strings.TrimSuffix(c.Param("id"), ".ics")
+	g, err := s.Store.GroupByID(ctx, id)
+	if err != nil || g.Status == models.GroupProposed || g.Status == models.GroupRejected {
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			s.serverError(c, "feed group", err)
+			return
+		}
+		c.String(http.StatusNotFound, "Flux introuvable.\n")
+		return
+	}
+	token := feedTokenParam(c)
+	if g.JoinPolicy != models.JoinOpen && !s.validFeedToken("group", g.ID, g.FeedVersion, token) {
+		c.String(http.StatusNotFound, "Flux introuvable : son adresse a peut-être été renouvelée.\n")
+		return
+	}
+	s.serveGroupCalendar(c, g)
+}
+
+func (s *Server) serveGroupCalendar(c *gin.Context, g models.Group) {
+	ctx := c.Request.Context()
+	st, err := s.Store.GroupFeedStamp(ctx, g.ID)
+	if err != nil {
+		s.serverError(c, "feed stamp", err)
+		return
+	}
+	if notModified(c, stampETag("g", g.FeedVersion, st), st.LastModified) {
+		return
+	}
+	items, err := s.Store.GroupFeedSessions(ctx, g.ID)
+	if err != nil {
+		s.serverError(c, "feed sessions", err)
+		return
+	}
+	for i := range items {
+		items[i].GroupTitle = g.Title
+	}
+	body, err := s.Invite.Feed(g.Title, nil, items)
+	if err != nil {
+		s.serverError(c, "render feed", err)
+		return
+	}
+	writeCalendar(c, "groupe.ics", body)
+}
+
+// groupICS downloads a group's schedule (logged in: members, or anyone for
+// open groups).
+func (s *Server) groupICS(c *gin.Context) {
+	g, ok := s.loadGroup(c)
+	if !ok {
+		return
+	}
+	if g.JoinPolicy != models.JoinOpen && !s.isMemberOrManager(c, g.ID) {
+		if !c.IsAborted() {
+			s.forbidden(c, "Le calendrier de ce groupe est réservé à ses membres.")
+		}
+		return
+	}
+	s.serveGroupCalendar(c, g)
+}
+
+func (s *Server) isMemberOrManager(c *gin.Context, groupID string) bool {
+	ok, err := s.Store.CanManageGroup(c.Request.Context(), *currentUser(c), groupID)
+	if err != nil {
+		s.serverError(c, "check organiser", err)
+		return false
+	}
+	if ok {
+		return true
+	}
+	_, err = s.Store.Membership(c.Request.Context(), groupID, currentUser(c).ID)
+	if err != nil && !errors.Is(err, models.ErrNotMember) {
+		s.serverError(c, "membership", err)
+	}
+	return err == nil
+}
+
+// sessionICS downloads one session (no METHOD: a snapshot to import).
+func (s *Server) sessionICS(c *gin.Context) {
+	sess, g, ok := s.loadGroupSession(c)
+	if !ok {
+		return
+	}
+	if g.JoinPolicy != models.JoinOpen && !s.isMemberOrManager(c, g.ID) {
+		if !c.IsAborted() {
+			s.forbidden(c, "Cette séance est réservée aux membres du groupe.")
+		}
+		return
+	}
+	body, err := s.Invite.Feed(sess.Title, nil, []models.SessionListItem{{Session: sess, GroupTitle: g.Title}})
+	if err != nil {
+		s.serverError(c, "render session calendar", err)
+		return
+	}
+	c.Header("Content-Disposition", `attachment; filename="seance.ics"`)
+	c.Data(http.StatusOK, ical.ContentType(""), body)
+}
+
+// --- "Mon agenda": the private feed and reminders ---
+
+type calendarPage struct {
+	Layout
+	FeedURL    string
+	WebcalURL  string
+	Prefs      models.CalendarPrefs
+	GroupFeeds []groupFeedLink
+}
+
+type groupFeedLink struct {
+	Title, URL string
+}
+
+func (s *Server) calendarShow(c *gin.Context) {
+	ctx := c.Request.Context()
+	u := currentUser(c)
+	prefs, err := s.Store.CalendarPrefs(ctx, u.ID)
+	if err != nil {
+		s.serverError(c, "calendar prefs", err)
+		return
+	}
+	p := calendarPage{Layout: s.layout(c, "Mon agenda", "", Crumb{Label: "Mon agenda"}), Prefs: prefs, FeedURL: s.userFeedURL(*u, prefs)}
+	p.WebcalURL = webcal(p.FeedURL)
+	s.render(c, http.StatusOK, "calendar", p)
+}
+
+// calendarFeed regenerates or revokes the private feed URL.
+func (s *Server) calendarFeed(c *gin.Context) {
+	ctx := c.Request.Context()
+	u := currentUser(c)
+	revoke := c.PostForm("action") == "revoke"
+	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
+		if err := tx.RotateUserFeed(ctx, u.ID, revoke); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actor(c), "user.feed", "user", u.ID, map[bool]string{true: "revoke", false: "regenerate"}[revoke])
+	})
+	if err != nil {
+		s.serverError(c, "rotate feed", err)
+		return
+	}
+	msg := "Votre flux a une nouvelle adresse. L’ancienne ne fonctionne plus : abonnez votre agenda à la nouvelle."
+	if revoke {
+		msg = "Votre flux est désactivé. Son adresse ne fonctionne plus."
+	}
+	s.redirectWithFlash(c, "/calendar", "success", msg)
+}
+
+func (s *Server) calendarReminders(c *gin.Context) {
+	ctx := c.Request.Context()
+	u := currentUser(c)
+	on := c.PostForm("reminders") == "true"
+	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
+		if err := tx.SetReminders(ctx, u.ID, on); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actor(c), "user.reminders", "user", u.ID, strconv.FormatBool(on))
+	})
+	if err != nil {
+		s.serverError(c, "set reminders", err)
+		return
+	}
+	msg := "Vous ne recevrez plus de rappel la veille des séances."
+	if on {
+		msg = "Vous recevrez un rappel la veille de chaque séance à laquelle vous avez répondu oui."
+	}
+	s.redirectWithFlash(c, "/calendar", "success", msg)
+}
