@@ -173,17 +173,27 @@ func pagerSized(c *gin.Context, total, size int, keep ...string) (Pager, int) {
 
 type groupFormPage struct {
 	Layout
-	Form      groupForm
-	Errors    form.Errors
-	Group     *models.Group // nil when creating
-	Themes    []render.Option
-	Policies  []render.Option
-	Proposing bool // the author's role makes this a proposal
+	Form        groupForm
+	Errors      form.Errors
+	Group       *models.Group // nil when creating
+	Themes      []render.Option
+	Policies    []render.Option
+	Proposing   bool // the author's role makes this a proposal
+	SubmitLabel string
+	CancelURL   string
 }
 
 func (s *Server) renderGroupForm(c *gin.Context, status int, p groupFormPage) {
 	p.Themes, p.Policies = themeOptions(), policyOptions()
 	p.Proposing = p.Group == nil && !currentUser(c).IsOrganiser()
+	switch {
+	case p.Group != nil:
+		p.SubmitLabel, p.CancelURL = "Enregistrer", "/groups/"+p.Group.ID
+	case p.Proposing:
+		p.SubmitLabel, p.CancelURL = "Proposer le groupe", "/groups"
+	default:
+		p.SubmitLabel, p.CancelURL = "Créer le groupe", "/groups"
+	}
 	s.render(c, status, "group_form", p)
 }
 

@@ -154,20 +154,21 @@ func repeatOptions() []render.Option {
 
 type sessionFormPage struct {
 	Layout
-	Form    sessionForm
-	Errors  form.Errors
-	Group   models.Group
-	Session *models.Session // nil when creating
-	Repeats []render.Option
-	Action  string
+	Form                   sessionForm
+	Errors                 form.Errors
+	Group                  models.Group
+	Session                *models.Session // nil when creating
+	Repeats                []render.Option
+	Action                 string
+	SubmitLabel, CancelURL string
 }
 
 func (s *Server) renderSessionForm(c *gin.Context, status int, p sessionFormPage) {
 	p.Repeats = repeatOptions()
 	if p.Session == nil {
-		p.Action = "/groups/" + p.Group.ID + "/sessions"
+		p.Action, p.SubmitLabel, p.CancelURL = "/groups/"+p.Group.ID+"/sessions", "Planifier", "/groups/"+p.Group.ID
 	} else {
-		p.Action = "/sessions/" + p.Session.ID
+		p.Action, p.SubmitLabel, p.CancelURL = "/sessions/"+p.Session.ID, "Enregistrer", "/sessions/"+p.Session.ID
 	}
 	s.render(c, status, "session_form", p)
 }

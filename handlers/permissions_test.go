@@ -1,0 +1,152 @@
+package handlers_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/dnum-sociaux/agora/models"
+)
+
+// Each role against each action on a group with approval policy: only its
+// organisers and admins manage it; only members answer and see members; a
+// user with the organiser role gets no rights over someone else's group.
+func TestGroupPermissionsByRole(t *testing.T) {
+	roles := []string{"anonymous", "outsider", "other-organiser", "member", "organiser", "admin"}
+	manage := map[string]int{"organiser": http.StatusSeeOther, "admin": http.StatusSeeOther}
+	manageGet := map[string]int{"organiser": http.StatusOK, "admin": http.StatusOK}
+	members := map[string]int{"member": http.StatusSeeOther, "organiser": http.StatusSeeOther}
+	readers := map[string]int{"member": http.StatusOK, "organiser": http.StatusOK, "admin": http.StatusOK}
+
+	type action struct {
+		name    string
+		method  string
+		path    string // {g}: group, {s}: session, {m}: another member
+		form    url.Values
+		allowed map[string]int // status for allowed roles; others get 403 (anonymous: redirect to login)
+	}
+	groupForm := url.Values{"title": {"Renommé"}, "theme": {"autre"}, "join_policy": {"approval"}}
+	actions := []action{
+		{"edit group form", "GET", "/groups/{g}/edit", nil, manageGet},
+		{"update group", "POST", "/groups/{g}", groupForm, manage},
+		{"archive group", "POST", "/groups/{g}/status", url.Values{"status": {"archived"}}, manage},
+		{"new session form", "GET", "/groups/{g}/sessions/new", nil, manageGet},
+		{"create session", "POST", "/groups/{g}/sessions", sessionForm(nil), manage},
+		{"edit session form", "GET", "/sessions/{s}/edit", nil, manageGet},
+		{"update session", "POST", "/sessions/{s}", sessionForm(nil), manage},
+		{"cancel session", "POST", "/sessions/{s}/cancel", nil, manage},
+		{"attendance", "POST", "/sessions/{s}/attendance", nil, manage}, // 303 with a flash: not started
+		{"answer", "POST", "/sessions/{s}/answer", url.Values{"answer": {"yes"}}, members},
+		{"invite", "POST", "/groups/{g}/invitations", url.Values{"email": {"x@example.org"}}, manage},
+		{"remove member", "POST", "/groups/{g}/members/{m}/remove", nil, manage},
+		{"promote member", "POST", "/groups/{g}/members/{m}/role", url.Values{"role": {"organiser"}}, manage},
+		{"rotate group feed", "POST", "/groups/{g}/feed", nil, manage},
+		{"download group calendar", "GET", "/groups/{g}/calendar.ics", nil, readers},
+		{"download session", "GET", "/sessions/{s}/session.ics", nil, readers},
+	}
+	for _, a := range actions {
+		t.Run(a.name, func(t *testing.T) {
+			ts := newTestServer(t)
+			org, _ := ts.loginAs("orga@example.org", models.RoleOrganiser)
+			gid := org.createGroup("Groupe fermé", models.JoinApproval, "")
+			sid := org.createSession(gid, nil)
+			clients := map[string]*client{"anonymous": ts.newClient(), "organiser": org}
+			clients["outsider"], _ = ts.loginAs("outsider@example.org", models.RoleAgent)
+			clients["other-organiser"], _ = ts.loginAs("other@example.org", models.RoleOrganiser)
+			clients["admin"], _ = ts.loginAs("admin@example.org", models.RoleAdmin)
+			var member, other models.User
+			clients["member"], member = ts.loginAs("member@example.org", models.RoleAgent)
+			_, other = ts.loginAs("member2@example.org", models.RoleAgent)
+			for _, u := range []models.User{member, other} {
+				org.post("/groups/"+gid+"/invitations", url.Values{"email": {u.Email}})
+			}
+			for _, e := range []string{"member@example.org", "member2@example.org"} {
+				c, _ := ts.loginAs(e, models.RoleAgent)
+				mustRedirect(t, c.post("/groups/"+gid+"/invitation/accept", nil), "accept invitation")
+			}
+			path := strings.NewReplacer("{g}", gid, "{s}", sid, "{m}", other.ID).Replace(a.path)
+			for _, role := range roles {
+				c := clients[role]
+				var p page
+				if a.method == "GET" {
+					p = c.get(path)
+				} else {
+					form := url.Values{}
+					for k, v := range a.form {
+						form[k] = v
+					}
+					p = c.post(path, form)
+				}
+				want, ok := a.allowed[role]
+				switch {
+				case role == "anonymous":
+					if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Header.Get("Location"), "/login") {
+						t.Errorf("%s %s: anonymous got %d %s, want a redirect to /login", a.method, path, p.Status, p.Header.Get("Location"))
+					}
+				case ok && p.Status != want:
+					t.Errorf("%s %s: %s got %d, want %d", a.method, path, role, p.Status, want)
+				case !ok && p.Status != http.StatusForbidden:
+					t.Errorf("%s %s: %s got %d, want 403", a.method, path, role, p.Status)
+				}
+			}
+		})
+	}
+}
+
+// The member list is shown to members, organisers and admins only.
+func TestMemberListVisibility(t *testing.T) {
+	ts := newTestServer(t)
+	org, _ := ts.loginAs("orga@example.org", models.RoleOrganiser)
+	gid := org.createGroup("Ouvert", models.JoinOpen, "")
+	m, _ := ts.loginAs("member@example.org", models.RoleAgent)
+	m.post("/groups/"+gid+"/join", nil)
+	out, _ := ts.loginAs("outsider@example.org", models.RoleAgent)
+	adm, _ := ts.loginAs("admin@example.org", models.RoleAdmin)
+	for who, c := range map[string]*client{"member": m, "organiser": org, "admin": adm, "outsider": out} {
+		p := c.get("/groups/" + gid)
+		shown := strings.Contains(p.Body, `id="membres"`)
+		if p.Status != http.StatusOK || shown != (who != "outsider") {
+			t.Errorf("%s: status %d, member list shown %v", who, p.Status, shown)
+		}
+	}
+	// Proposals are hidden from everyone but their author and admins.
+	agent, _ := ts.loginAs("agent@example.org", models.RoleAgent)
+	pid := agent.createGroup("Ma proposition", models.JoinOpen, "")
+	if p := out.get("/groups/" + pid); p.Status != http.StatusNotFound {
+		t.Errorf("outsider sees a proposal: %d", p.Status)
+	}
+	if p := adm.get("/groups/" + pid); p.Status != http.StatusOK || !strings.Contains(p.Body, "Valider le groupe") {
+		t.Errorf("admin cannot validate the proposal: %d", p.Status)
+	}
+	if p := agent.post("/groups/"+pid+"/status", url.Values{"status": {"active"}}); p.Status != http.StatusForbidden {
+		t.Errorf("author approving own proposal: %d", p.Status)
+	}
+	mustRedirect(t, adm.post("/groups/"+pid+"/status", url.Values{"status": {"active"}}), "approve")
+	if mails := ts.outbox("group.proposal_decided"); len(mails) != 1 || mails[0].Recipient != "agent@example.org" {
+		t.Errorf("decision email = %+v", mails)
+	}
+	if mails := ts.outbox("group.proposal"); len(mails) != 1 || mails[0].Recipient != "admin@example.org" {
+		t.Errorf("proposal email = %+v", mails)
+	}
+}
+
+// Every page of the groups renders for the people who see it.
+func TestGroupPagesRender(t *testing.T) {
+	ts := newTestServer(t)
+	org, _ := ts.loginAs("orga@example.org", models.RoleOrganiser)
+	gid := org.createGroup("Pages", models.JoinOpen, "")
+	sid := org.createSession(gid, func(v url.Values) { v.Set("capacity", "10") })
+	for _, path := range []string{"/", "/groups", "/groups?q=pages&theme=role_metier", "/groups?status=archived", "/groups/new",
+		"/groups/" + gid, "/groups/" + gid + "/edit", "/groups/" + gid + "/sessions/new", "/sessions/" + sid, "/sessions/" + sid + "/edit", "/calendar"} {
+		if p := org.get(path); p.Status != http.StatusOK || !strings.Contains(p.Body, "</html>") {
+			t.Errorf("GET %s: %d", path, p.Status)
+		}
+	}
+	if p := org.get("/groups/01aaaaaaaaaaaaaaaaaaaaaaaa"); p.Status != http.StatusNotFound {
+		t.Errorf("unknown group: %d", p.Status)
+	}
+	if p := org.get("/sessions/01aaaaaaaaaaaaaaaaaaaaaaaa"); p.Status != http.StatusNotFound {
+		t.Errorf("unknown session: %d", p.Status)
+	}
+}
