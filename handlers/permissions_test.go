@@ -62,7 +62,7 @@ func TestGroupPermissionsByRole(t *testing.T) {
 				org.post("/groups/"+gid+"/invitations", url.Values{"email": {u.Email}})
 			}
 			for _, e := range []string{"member@example.org", "member2@example.org"} {
-				c, _ := ts.loginAs(e, models.RoleAgent)
+				c := ts.relogin(e)
 				mustRedirect(t, c.post("/groups/"+gid+"/invitation/accept", nil), "accept invitation")
 			}
 			path := strings.NewReplacer("{g}", gid, "{s}", sid, "{m}", other.ID).Replace(a.path)
