@@ -52,8 +52,8 @@ func (d *DB) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, int, e
 	where := []string{"1 = 1"}
 	var args []any
 	if f.Action != "" {
-		where = append(where, "action LIKE ?")
-		args = append(args, f.Action+"%")
+		where = append(where, "action LIKE ? ESCAPE '\\'")
+		args = append(args, escapeLike(f.Action)+"%")
 	}
 	if f.ActorID != "" {
 		where = append(where, "actor_id = ?")

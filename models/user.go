@@ -108,8 +108,8 @@ func (d *DB) ListUsers(ctx context.Context, f UserFilter) ([]User, int, error) {
 	where := []string{"1 = 1"}
 	var args []any
 	if q := strings.TrimSpace(f.Query); q != "" {
-		where = append(where, "(LOWER(name) LIKE ? OR email LIKE ?)")
-		like := "%" + strings.ToLower(q) + "%"
+		where = append(where, "(LOWER(name) LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\')")
+		like := "%" + escapeLike(strings.ToLower(q)) + "%"
 		args = append(args, like, like)
 	}
 	if f.Role != "" {
@@ -202,10 +202,18 @@ func (tx *Tx) UpdateProfile(ctx context.Context, userID string, p ProfileUpdate)
 // ErrLastAdmin is returned when a change would leave no administrator.
 var ErrLastAdmin = errors.New("the last administrator cannot lose the role")
 
-// SetRole changes a user's role, refusing to demote the last admin.
+// SetRole changes a user's role, refusing to demote the last admin. The
+// admins' rows are locked before they are counted, so two admins demoting
+// each other at the same time cannot both succeed (PostgreSQL; SQLite
+// serialises write transactions anyway).
 func (tx *Tx) SetRole(ctx context.Context, userID string, role Role) error {
 	if !role.Valid() {
 		return fmt.Errorf("set role: unknown role %q", role)
+	}
+	if role != RoleAdmin {
+		if _, err := tx.exec(ctx, "UPDATE users SET role = role WHERE role = ?", RoleAdmin); err != nil {
+			return fmt.Errorf("lock admins: %w", err)
+		}
 	}
 	u, err := tx.UserByID(ctx, userID)
 	if err != nil {
