@@ -36,6 +36,8 @@ type testServer struct {
 	Config *config.Config
 	Logs   *logBuffer // what the server logged, as JSON lines
 	Srv    *handlers.Server
+	// apiSpec is the OpenAPI document, loaded on the first API call.
+	apiSpec *apiSpec
 }
 
 // serverOption changes how newTestServerWith starts Agora.

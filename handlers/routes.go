@@ -28,6 +28,7 @@ func (s *Server) routes() http.Handler {
 
 	web := r.Group("/", s.requestContext, s.recoverPanic, s.securityHeaders, s.limitBody, s.loadSession, s.rateLimit, s.csrf)
 	web.GET("/", s.home)
+	web.GET("/api", s.apiReference)
 	web.GET("/accessibilite", s.legal("legal_accessibility", "Déclaration d'accessibilité"))
 	web.GET("/mentions-legales", s.legal("legal_notice", "Mentions légales"))
 	web.GET("/donnees-personnelles", s.legal("legal_privacy", "Données personnelles"))
@@ -47,6 +48,9 @@ func (s *Server) routes() http.Handler {
 	user.POST("/welcome", s.welcomeSave)
 	user.GET("/profile", s.profileShow)
 	user.POST("/profile", s.profileSave)
+	user.GET("/profile/api-keys", s.apiKeysShow)
+	user.POST("/profile/api-keys", s.apiKeyCreate)
+	user.POST("/profile/api-keys/:id/revoke", s.apiKeyRevoke)
 
 	user.GET("/groups", s.groupList)
 	user.GET("/groups/new", s.groupNew)
@@ -94,11 +98,30 @@ func (s *Server) routes() http.Handler {
 	admin.GET("/outbox/:id/ics", s.adminMailICS)
 	admin.POST("/outbox/:id/retry", s.adminMailRetry)
 	admin.GET("/audit", s.adminAudit)
+	admin.GET("/api-keys", s.adminAPIKeys)
+	admin.POST("/api-keys/:id/revoke", s.apiKeyRevoke)
 
-	// Unknown URLs and methods get the full page chain, then the DSFR error page.
-	r.NoRoute(s.requestContext, s.recoverPanic, s.securityHeaders, s.loadSession, s.csrfTokenOnly, s.notFound)
-	r.NoMethod(s.requestContext, s.recoverPanic, s.securityHeaders, s.loadSession, s.csrfTokenOnly, s.methodNotAllowed)
+	s.registerAPI(r)
+
+	// Unknown URLs and methods get the full page chain, then the DSFR error
+	// page; under /api/v1, a problem detail.
+	r.NoRoute(s.requestContext, s.apiOr(s.apiNotFound), s.recoverPanic, s.securityHeaders, s.loadSession, s.csrfTokenOnly, s.notFound)
+	r.NoMethod(s.requestContext, s.apiOr(s.apiMethodNotAllowed), s.recoverPanic, s.securityHeaders, s.loadSession, s.csrfTokenOnly, s.methodNotAllowed)
 	return r
+}
+
+// apiOr answers with h for API paths (a problem detail), and lets other
+// paths go on to the page chain.
+func (s *Server) apiOr(h gin.HandlerFunc) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if isAPIPath(c) {
+			s.setAPIHeaders(c)
+			h(c)
+			c.Abort()
+			return
+		}
+		c.Next()
+	}
 }
 
 // csrfTokenOnly makes the CSRF token available to the layout without

@@ -33,6 +33,9 @@ type Deps struct {
 	// ExtraFormActions are origins that forms may lead to besides Agora
 	// itself (the OpenID Connect provider), added to the CSP form-action.
 	ExtraFormActions []string
+	// UserFeedURL gives a user's personal calendar feed URL, for the API;
+	// may be nil (the feed is then not shown).
+	UserFeedURL func(u models.User) string
 	// Ready reports extra readiness conditions (pending migrations); may be nil.
 	Ready func(ctx context.Context) error
 }
@@ -43,6 +46,8 @@ type Server struct {
 	perIP    *ratelimit.Limiter // every request, per client IP
 	perUser  *ratelimit.Limiter // every request, per logged-in user
 	loginIP  *ratelimit.Limiter // login link requests, per IP
+	perKey   *ratelimit.Limiter // API requests, per API key
+	openapi  []byte             // the API's OpenAPI document
 	cop      *http.CrossOriginProtection
 	oidc     *oidc.Client // nil when ProConnect is not configured
 	handlers http.Handler
@@ -73,6 +78,7 @@ func New(d Deps) *Server {
 		perIP:   ratelimit.New(n, time.Minute, d.Now),
 		perUser: ratelimit.New(n, time.Minute, d.Now),
 		loginIP: ratelimit.New(min(n, 20), 10*time.Minute, d.Now),
+		perKey:  ratelimit.New(d.Config.APIRateLimit, time.Minute, d.Now),
 		cop:     http.NewCrossOriginProtection(),
 	}
 	s.oidc = s.newOIDCClient()

@@ -113,3 +113,58 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 	fmt.Fprintf(stdout, "created %s %s (%s)\n", u.Role, u.Email, u.ID)
 	return nil
 }
+
+// tokenCmd is `agora token create --email E [--name N]`: it makes an API key
+// for an existing account and prints the key alone on standard output, so
+// that scripts can capture it.
+func tokenCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return usageError{"token takes: create --email E [--name N]"}
+	}
+	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	email := fs.String("email", "", "email address of the key's owner")
+	name := fs.String("name", "ligne de commande", "name of the key, e.g. the program that will use it")
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{"token create takes no argument besides its flags"}
+	}
+	var errs form.Errors
+	e := errs.Email("email", *email)
+	n := errs.Text("name", *name, true, 80)
+	if errs.Any() {
+		return usageError{"--email or --name: " + errs.Get("email") + errs.Get("name")}
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg, newLogger(cfg, stderr), true)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	var secret string
+	err = store.Tx(ctx, func(tx *models.Tx) error {
+		u, err := tx.UserByEmail(ctx, e)
+		if errors.Is(err, models.ErrNotFound) {
+			return fmt.Errorf("no account for %s (create it first with: agora user create)", e)
+		}
+		if err != nil {
+			return err
+		}
+		key, plain, err := tx.CreateAPIKey(ctx, u.ID, n)
+		if err != nil {
+			return err
+		}
+		secret = plain
+		return tx.Audit(ctx, models.Actor{UserID: u.ID, Email: "cli"}, "api_key.create", "api_key", key.ID, "« "+key.Name+" » (ligne de commande)")
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, secret)
+	return nil
+}

@@ -48,6 +48,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, args, getenv, stdout, stderr)
 	case "user":
 		return userCmd(ctx, args, getenv, stdout, stderr)
+	case "token":
+		return tokenCmd(ctx, args, getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "agora", fullVersion())
 		return nil
@@ -78,6 +80,8 @@ Usage:
   agora migrate up|down|status       apply, roll back the last, or list migrations
   agora user create --email E --name N --role admin|organiser|agent [--direction CODE]
                                      create an account (prints its id)
+  agora token create --email E [--name N]
+                                     create an API key for an account; prints the key alone
   agora version                      print the version
   agora help                         print this help
 
