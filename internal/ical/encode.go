@@ -1,151 +1,88 @@
 package ical
 
 import (
-	"time"
+	"bytes"
+	"fmt"
+	"strings"
 	"unicode/utf8"
+
+	ics "github.com/arran4/golang-ical"
 )
 
+// This file is the only place that knows how golang-ical writes content
+// lines, and where its two defects in v0.3.4 are worked around (see
+// docs/adr/0006-icalendar-with-golang-ical.md):
+//
+//   - cleanText: golang-ical escapes \ ; , and LF in TEXT values but writes a
+//     CR, and any other control character, raw inside the line;
+//   - calAddress: golang-ical backslash-escapes parameter values
+//     (CN=Jeanne d\'Arc, CN=Dupont\, Jean), which RFC 5545 does not allow.
+//
+// TestGolangICalDefects pins both defects, so that an upgrade that fixes
+// them says so; TestTextValues and TestCalAddress fail if a workaround stops
+// working.
+
 // maxLineOctets is the longest physical line RFC 5545 §3.1 allows, not
-// counting the CRLF.
+// counting the CRLF. golang-ical folds at this length by default; tests check
+// the output against it.
 const maxLineOctets = 75
 
-// encoder writes iCalendar content lines. Each property is first built,
-// unfolded, in line, then folded into out with CRLF line endings.
+// serialize writes cal with golang-ical: CRLF line endings (golang-ical
+// writes LF unless asked), lines folded at 75 octets, never inside a UTF-8
+// character (it prefers to fold before a space; RFC 5545 allows a fold
+// anywhere), TEXT values escaped. size is the expected length of the output.
+func serialize(cal *ics.Calendar, size int) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(size)
+	if err := cal.SerializeTo(&buf, ics.WithNewLineWindows); err != nil {
+		return nil, fmt.Errorf("ical: serialise: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// cleanText prepares s to be handed to golang-ical as a TEXT value
+// (RFC 5545 §3.3.11). golang-ical escapes backslash, semicolon, comma and LF
+// itself (so s must not be escaped here), but passes every other control
+// character through, including the CR of the CRLF that browsers submit from
+// a textarea: a bare CR inside a content line, which clients read as a line
+// break and then reject or truncate.
 //
-// The encoder is the only place that knows the syntax of a content line:
-// how TEXT is escaped, how parameter values are quoted and how lines are
-// folded. Callers choose which properties to write and in which order.
-type encoder struct {
-	out  []byte
-	line []byte
-}
-
-// raw writes a content line that is already valid, such as "BEGIN:VEVENT".
-func (e *encoder) raw(s string) {
-	e.line = append(e.line[:0], s...)
-	e.flush()
-}
-
-// text writes NAME:value with value escaped as TEXT.
-func (e *encoder) text(name, value string) {
-	e.line = append(e.line[:0], name...)
-	e.line = append(e.line, ':')
-	e.line = appendText(e.line, value)
-	e.flush()
-}
-
-// token writes NAME:value with value written as is. Only for values built by
-// this package (integers, enumerated tokens, validated URIs).
-func (e *encoder) token(name, value string) {
-	e.line = append(e.line[:0], name...)
-	e.line = append(e.line, ':')
-	e.line = append(e.line, value...)
-	e.flush()
-}
-
-// utc writes NAME:YYYYMMDDTHHMMSSZ.
-func (e *encoder) utc(name string, t time.Time) {
-	e.line = append(e.line[:0], name...)
-	e.line = append(e.line, ':')
-	e.line = t.UTC().AppendFormat(e.line, "20060102T150405Z")
-	e.flush()
-}
-
-// local writes NAME;TZID=Europe/Paris:YYYYMMDDTHHMMSS when the Paris wall
-// clock names t without ambiguity, and falls back to UTC otherwise (see
-// parisWallClock). Either way a reader gets back the same instant.
-func (e *encoder) local(name string, t time.Time) {
-	wall, ok := parisWallClock(t)
-	if !ok {
-		e.utc(name, t)
-		return
-	}
-	e.line = append(e.line[:0], name...)
-	e.line = append(e.line, ";TZID="+parisTZID+":"...)
-	e.line = wall.AppendFormat(e.line, "20060102T150405")
-	e.flush()
-}
-
-// calAddress writes NAME<params>;CN=cn:mailto:email. params is a constant
-// list of parameters written as is, starting with ';' (or empty); cn is
-// omitted when empty. The email must have been checked with checkEmail.
-func (e *encoder) calAddress(name, params, cn, email string) {
-	e.line = append(e.line[:0], name...)
-	e.line = append(e.line, params...)
-	if cn = cleanParamValue(cn); cn != "" {
-		e.line = append(e.line, ";CN="...)
-		e.line = appendParamValue(e.line, cn)
-	}
-	e.line = append(e.line, ":mailto:"...)
-	e.line = append(e.line, email...)
-	e.flush()
-}
-
-func (e *encoder) flush() {
-	e.out = appendFolded(e.out, e.line)
-}
-
-// appendFolded appends line to dst, folded as RFC 5545 §3.1 requires: no
-// physical line longer than 75 octets, each continuation line starting with
-// one space, every line ending with CRLF. A fold never falls inside a UTF-8
-// sequence, so every physical line is valid UTF-8 on its own, which some
-// clients (older Outlook builds) need to display accents and emoji.
-//
-// line must be valid UTF-8 and contain no CR or LF.
-func appendFolded(dst, line []byte) []byte {
-	limit := maxLineOctets
-	for len(line) > limit {
-		cut := limit
-		for cut > 0 && !utf8.RuneStart(line[cut]) {
-			cut--
-		}
-		if cut == 0 { // not UTF-8; cannot happen with our inputs, but always progress
-			cut = limit
-		}
-		dst = append(dst, line[:cut]...)
-		dst = append(dst, "\r\n "...)
-		line = line[cut:]
-		limit = maxLineOctets - 1 // the leading space counts
-	}
-	dst = append(dst, line...)
-	return append(dst, '\r', '\n')
-}
-
-// appendText appends s escaped as an RFC 5545 TEXT value (§3.3.11):
-// backslash, semicolon and comma are escaped, and every line break (CRLF, CR
-// or LF: browsers submit textareas with CRLF) becomes the two characters \n.
-// Other control characters are not allowed in TEXT and are dropped; invalid
-// UTF-8 becomes U+FFFD, since the calendar is declared charset=utf-8.
-func appendText(dst []byte, s string) []byte {
+// WORKAROUND (golang-ical v0.3.4): every line break (CRLF, CR or LF) becomes
+// LF, which golang-ical writes as \n; other control characters except TAB are
+// not allowed in TEXT and are dropped; invalid UTF-8 becomes U+FFFD, since the
+// calendar is declared charset=utf-8 (and golang-ical's folding counts
+// octets by decoding UTF-8).
+func cleanText(s string) string {
 	if !utf8.ValidString(s) {
 		s = replaceInvalidUTF8(s)
 	}
-	// Copy runs of ordinary characters at once; stop on the ASCII bytes that
-	// need work. Bytes of multi-octet characters are all >= 0x80.
+	// Copy runs of ordinary characters at once; stop on the control
+	// characters. Bytes of multi-octet characters are all >= 0x80.
+	var b []byte
 	run := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= 0x20 && c != '\\' && c != ';' && c != ',' && c != 0x7f || c == '\t' {
+		if c >= 0x20 && c != 0x7f || c == '\n' || c == '\t' {
 			continue
 		}
-		dst = append(dst, s[run:i]...)
-		run = i + 1
-		switch c {
-		case '\\', ';', ',':
-			dst = append(dst, '\\', c)
-		case '\r':
-			if i+1 < len(s) && s[i+1] == '\n' {
-				i++
-				run++
-			}
-			dst = append(dst, '\\', 'n')
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		default:
-			// another control character: not representable in TEXT, dropped
+		if b == nil {
+			b = make([]byte, 0, len(s))
 		}
+		b = append(b, s[run:i]...)
+		run = i + 1
+		if c == '\r' {
+			if i+1 < len(s) && s[i+1] == '\n' {
+				i++ // CRLF is one line break
+			}
+			b = append(b, '\n')
+			run = i + 1
+		}
+		// other control characters: not representable in TEXT, dropped
 	}
-	return append(dst, s[run:]...)
+	if b == nil {
+		return s
+	}
+	return string(append(b, s[run:]...))
 }
 
 // replaceInvalidUTF8 replaces each byte of s that is not part of a valid
@@ -156,6 +93,60 @@ func replaceInvalidUTF8(s string) string {
 		b = utf8.AppendRune(b, r)
 	}
 	return string(b)
+}
+
+// calAddress returns an ORGANIZER or ATTENDEE property: name, the parameters
+// params (which must be tokens: golang-ical writes them sorted by name), the
+// display name cn as CN (omitted when empty), and the value mailto:email.
+// The email must have been checked with checkEmail.
+//
+// WORKAROUND (golang-ical v0.3.4): golang-ical backslash-escapes every
+// parameter value except ALTREP (CN=Jeanne d\'Arc, CN=Dupont\, Jean), but
+// parameter values have no escapes in RFC 5545: clients show the
+// backslashes, or read "Dupont\" and then garbage. Its components hold
+// properties as a concrete struct, so there is no property type to
+// substitute; instead the CN parameter, quoted when RFC 5545 requires it, is
+// written as part of the property's name (IANAToken), which golang-ical writes
+// as is, followed by the other parameters and the value. golang-ical uses the
+// same device itself: its REFRESH-INTERVAL property is named
+// "REFRESH-INTERVAL;VALUE=DURATION". CN sorts before PARTSTAT, ROLE and RSVP,
+// so the parameters still come out in golang-ical's order.
+//
+// A side effect: golang-ical no longer recognises the name, so it treats the
+// value as TEXT and would escape \ ; , and LF in it. checkEmail rejects all
+// four (none is valid in a mailto: address as written here; TestErrors), so
+// the value is written as is (TestCalAddress).
+func calAddress(name ics.ComponentProperty, cn, email string, params ...ics.PropertyParameter) ics.IANAProperty {
+	token := string(name)
+	if cn = cleanParamValue(cn); cn != "" {
+		token += ";" + string(ics.ParameterCn) + "=" + quoteParamValue(cn)
+	}
+	p := ics.IANAProperty{BaseProperty: ics.BaseProperty{IANAToken: token, Value: "mailto:" + email}}
+	if len(params) > 0 {
+		p.ICalParameters = make(map[string][]string, len(params))
+		for _, param := range params {
+			k, v := param.KeyValue()
+			p.ICalParameters[k] = v
+		}
+	}
+	return p
+}
+
+// addProperty appends the property name:value, without parameters, to c.
+// It is golang-ical's AddProperty without the empty parameter map that
+// AddProperty allocates for every property (golang-ical reads a nil map as no
+// parameters), nor the search for an existing property that its Set* methods
+// do: with those, BenchmarkFeed500 takes a fifth longer. The value is
+// escaped, or not, by golang-ical according to name.
+func addProperty(c *ics.ComponentBase, name ics.ComponentProperty, value string) {
+	c.Properties = append(c.Properties, ics.IANAProperty{BaseProperty: ics.BaseProperty{IANAToken: string(name), Value: value}})
+}
+
+// param returns a parameter whose value is the token v, written as is by
+// golang-ical. (Its WithRSVP writes RSVP=true; RFC 5545 and Outlook write
+// TRUE.)
+func param(name ics.Parameter, v string) ics.PropertyParameter {
+	return &ics.KeyValues{Key: string(name), Value: []string{v}}
 }
 
 // cleanParamValue prepares a display name for use as a parameter value
@@ -177,14 +168,7 @@ func cleanParamValue(s string) string {
 		}
 		b = utf8.AppendRune(b, r)
 	}
-	start, end := 0, len(b)
-	for start < end && b[start] == ' ' {
-		start++
-	}
-	for end > start && b[end-1] == ' ' {
-		end--
-	}
-	return string(b[start:end])
+	return strings.Trim(string(b), " ")
 }
 
 // paramValueIsClean reports whether cleanParamValue would return s unchanged.
@@ -200,22 +184,13 @@ func paramValueIsClean(s string) bool {
 	return true
 }
 
-// appendParamValue appends a value cleaned by cleanParamValue, between double
+// quoteParamValue returns a value cleaned by cleanParamValue, between double
 // quotes when it contains a character that would end the parameter
 // (';', ':' or ','). Backslash escapes are not part of parameter syntax:
 // "CN=Dupont\, Jean" would be read as "Dupont\" followed by garbage.
-func appendParamValue(dst []byte, v string) []byte {
-	quote := false
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c == ';' || c == ':' || c == ',' {
-			quote = true
-			break
-		}
+func quoteParamValue(v string) string {
+	if strings.ContainsAny(v, ";:,") {
+		return `"` + v + `"`
 	}
-	if !quote {
-		return append(dst, v...)
-	}
-	dst = append(dst, '"')
-	dst = append(dst, v...)
-	return append(dst, '"')
+	return v
 }

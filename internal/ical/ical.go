@@ -14,11 +14,12 @@
 //   - a UID that the caller stores and never regenerates, and a SEQUENCE that
 //     the caller increases on every change and on cancellation.
 //
-// It writes iCalendar itself rather than through github.com/arran4/golang-ical:
-// v0.3.4 of that library backslash-escapes parameter values
-// (CN=Jeanne d\'Arc, CN=Dupont\, Jean; RFC 5545 parameter values have no
-// escapes and must be quoted instead) and passes carriage returns from
-// textarea input through as bare CRs inside content lines.
+// Calendars are built and serialised with github.com/arran4/golang-ical. Two
+// defects of its v0.3.4 are worked around in encode.go, and only there:
+// parameter values are backslash-escaped (CN=Jeanne d\'Arc; RFC 5545
+// parameter values have no escapes and must be quoted instead), and carriage
+// returns from textarea input are written as bare CRs inside content lines.
+// See docs/adr/0006-icalendar-with-golang-ical.md.
 package ical
 
 import (
@@ -30,6 +31,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	ics "github.com/arran4/golang-ical"
 )
 
 // productID identifies Agora as the producer of every calendar (PRODID).
@@ -120,14 +123,14 @@ func UID(id, host string) string {
 // and the recipient as the single ATTENDEE, so that no list of participants
 // leaks; DTSTAMP is now, in UTC.
 func Invitation(method Method, ev Event, attendee Person, now time.Time) ([]byte, error) {
-	status := "CONFIRMED"
+	status := ics.ObjectStatusConfirmed
 	switch method {
 	case MethodRequest:
 		if ev.Cancelled {
 			return nil, fmt.Errorf("ical: invitation %q: a cancelled session is sent with METHOD:CANCEL", ev.UID)
 		}
 	case MethodCancel:
-		status = "CANCELLED"
+		status = ics.ObjectStatusCancelled
 	default:
 		return nil, fmt.Errorf("ical: invitation %q: unsupported method %q", ev.UID, method)
 	}
@@ -144,24 +147,24 @@ func Invitation(method Method, ev Event, attendee Person, now time.Time) ([]byte
 		return nil, fmt.Errorf("ical: event %q: now: %w", ev.UID, err)
 	}
 
-	e := encoder{out: make([]byte, 0, 1024+len(parisVTimezone)+ev.sizeHint()+len(attendee.Name)+len(attendee.Email))}
-	e.calendarHeader()
-	e.token("METHOD", string(method))
-	e.out = append(e.out, parisVTimezone...)
-	e.raw("BEGIN:VEVENT")
-	e.eventHead(&ev, now)
-	e.calAddress("ORGANIZER", "", ev.Organizer.Name, ev.Organizer.Email)
+	cal := newCalendar()
+	cal.SetMethod(ics.Method(method))
+	cal.AddVTimezone(parisTimezone())
+	e := newEvent(&ev, now)
+	e.Properties = append(e.Properties, calAddress(ics.ComponentPropertyOrganizer, ev.Organizer.Name, ev.Organizer.Email))
 	if method == MethodCancel {
-		e.calAddress("ATTENDEE", ";ROLE=REQ-PARTICIPANT", attendee.Name, attendee.Email)
+		e.Properties = append(e.Properties, calAddress(ics.ComponentPropertyAttendee, attendee.Name, attendee.Email,
+			param(ics.ParameterRole, "REQ-PARTICIPANT")))
 	} else {
-		e.calAddress("ATTENDEE", ";ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE", attendee.Name, attendee.Email)
+		e.Properties = append(e.Properties, calAddress(ics.ComponentPropertyAttendee, attendee.Name, attendee.Email,
+			param(ics.ParameterRole, "REQ-PARTICIPANT"), param(ics.ParameterParticipationStatus, "NEEDS-ACTION"),
+			param(ics.ParameterRsvp, "TRUE")))
 	}
-	e.token("STATUS", status)
-	e.token("TRANSP", "OPAQUE")
-	e.eventTail(&ev)
-	e.raw("END:VEVENT")
-	e.raw("END:VCALENDAR")
-	return e.out, nil
+	addProperty(&e.ComponentBase, ics.ComponentPropertyStatus, string(status))
+	addProperty(&e.ComponentBase, ics.ComponentPropertyTransp, string(ics.TransparencyOpaque))
+	eventTail(e, &ev)
+	cal.AddVEvent(e)
+	return serialize(cal, 1024+ev.sizeHint()+len(attendee.Name)+len(attendee.Email))
 }
 
 // PartStat is an attendee's answer (RFC 5545 PARTSTAT).
@@ -204,7 +207,7 @@ func Feed(name string, owner Person, entries []FeedEntry, now time.Time) ([]byte
 		return nil, fmt.Errorf("ical: feed: now: %w", err)
 	}
 	seen := make(map[string]struct{}, len(entries))
-	size := 1024 + len(parisVTimezone)
+	size := 2048
 	for i := range entries {
 		ev := &entries[i]
 		if err := ev.validate(); err != nil {
@@ -234,14 +237,12 @@ func Feed(name string, owner Person, entries []FeedEntry, now time.Time) ([]byte
 		}
 	}
 
-	e := encoder{out: make([]byte, 0, size)}
-	e.calendarHeader()
-	e.text("NAME", name)
-	e.text("X-WR-CALNAME", name)
-	e.token("X-WR-TIMEZONE", parisTZID)
-	e.token("REFRESH-INTERVAL;VALUE=DURATION", "PT1H")
-	e.token("X-PUBLISHED-TTL", "PT1H")
-	e.out = append(e.out, parisVTimezone...)
+	cal := newCalendar()
+	cal.SetName(cleanText(name)) // NAME and X-WR-CALNAME
+	cal.SetXWRTimezone(parisTZID)
+	cal.SetRefreshInterval("PT1H") // golang-ical names it REFRESH-INTERVAL;VALUE=DURATION
+	cal.SetXPublishedTTL("PT1H")
+	cal.AddVTimezone(parisTimezone())
 	for i := range entries {
 		ev := &entries[i]
 		stamp := now
@@ -251,66 +252,96 @@ func Feed(name string, owner Person, entries []FeedEntry, now time.Time) ([]byte
 		case !ev.Created.IsZero():
 			stamp = ev.Created
 		}
-		e.raw("BEGIN:VEVENT")
-		e.eventHead(&ev.Event, stamp)
+		e := newEvent(&ev.Event, stamp)
 		if ev.Organizer.Email != "" {
-			e.calAddress("ORGANIZER", "", ev.Organizer.Name, ev.Organizer.Email)
+			e.Properties = append(e.Properties, calAddress(ics.ComponentPropertyOrganizer, ev.Organizer.Name, ev.Organizer.Email))
 		}
 		if ev.Answer != "" {
-			e.calAddress("ATTENDEE", ";ROLE=REQ-PARTICIPANT;PARTSTAT="+string(ev.Answer), owner.Name, owner.Email)
+			e.Properties = append(e.Properties, calAddress(ics.ComponentPropertyAttendee, owner.Name, owner.Email,
+				param(ics.ParameterRole, "REQ-PARTICIPANT"), param(ics.ParameterParticipationStatus, string(ev.Answer))))
 		}
+		status, transp := ics.ObjectStatusConfirmed, ics.TransparencyOpaque
 		if ev.Cancelled {
-			e.token("STATUS", "CANCELLED")
-		} else {
-			e.token("STATUS", "CONFIRMED")
+			status = ics.ObjectStatusCancelled
 		}
 		if ev.Cancelled || ev.Answer == PartStatDeclined {
-			e.token("TRANSP", "TRANSPARENT")
-		} else {
-			e.token("TRANSP", "OPAQUE")
+			transp = ics.TransparencyTransparent
 		}
-		e.eventTail(&ev.Event)
-		e.raw("END:VEVENT")
+		addProperty(&e.ComponentBase, ics.ComponentPropertyStatus, string(status))
+		addProperty(&e.ComponentBase, ics.ComponentPropertyTransp, string(transp))
+		eventTail(e, &ev.Event)
+		cal.AddVEvent(e)
 	}
-	e.raw("END:VCALENDAR")
-	return e.out, nil
+	return serialize(cal, size)
 }
 
-func (e *encoder) calendarHeader() {
-	e.raw("BEGIN:VCALENDAR")
-	e.text("PRODID", productID)
-	e.raw("VERSION:2.0")
-	e.raw("CALSCALE:GREGORIAN")
+// newCalendar returns a calendar with the properties every Agora calendar
+// starts with.
+func newCalendar() *ics.Calendar {
+	cal := &ics.Calendar{}
+	cal.SetProductId(productID)
+	cal.SetVersion("2.0")
+	cal.SetCalscale("GREGORIAN")
+	return cal
 }
 
-// eventHead writes the properties that identify and describe the session.
-func (e *encoder) eventHead(ev *Event, stamp time.Time) {
-	e.text("UID", ev.UID)
-	e.utc("DTSTAMP", stamp)
-	e.token("SEQUENCE", strconv.Itoa(ev.Sequence))
-	e.local("DTSTART", ev.Start)
-	e.local("DTEND", ev.End)
+// newEvent returns a VEVENT with the properties that identify and describe
+// the session; DTSTAMP is stamp.
+func newEvent(ev *Event, stamp time.Time) *ics.VEvent {
+	e := &ics.VEvent{}
+	c := &e.ComponentBase
+	c.Properties = make([]ics.IANAProperty, 0, 16) // every property of the VEVENT, allocated once
+	addProperty(c, ics.ComponentPropertyUniqueId, cleanText(ev.UID))
+	addProperty(c, ics.ComponentPropertyDtstamp, stamp.UTC().Format(utcFormat))
+	addProperty(c, ics.ComponentPropertySequence, strconv.Itoa(ev.Sequence))
+	addDateTime(c, ics.ComponentPropertyDtStart, ev.Start)
+	addDateTime(c, ics.ComponentPropertyDtEnd, ev.End)
 	if ev.Summary != "" {
-		e.text("SUMMARY", ev.Summary)
+		addProperty(c, ics.ComponentPropertySummary, cleanText(ev.Summary))
 	}
 	if ev.Description != "" {
-		e.text("DESCRIPTION", ev.Description)
+		addProperty(c, ics.ComponentPropertyDescription, cleanText(ev.Description))
 	}
 	if ev.Location != "" {
-		e.text("LOCATION", ev.Location)
+		addProperty(c, ics.ComponentPropertyLocation, cleanText(ev.Location))
 	}
 	if ev.URL != "" {
-		e.token("URL", ev.URL)
+		addProperty(c, ics.ComponentPropertyUrl, ev.URL) // a URI (checkURL), not TEXT: written as is
+	}
+	return e
+}
+
+// eventTail adds the optional revision stamps.
+func eventTail(e *ics.VEvent, ev *Event) {
+	if !ev.Created.IsZero() {
+		addProperty(&e.ComponentBase, ics.ComponentPropertyCreated, ev.Created.UTC().Format(utcFormat))
+	}
+	if !ev.LastModified.IsZero() {
+		addProperty(&e.ComponentBase, ics.ComponentPropertyLastModified, ev.LastModified.UTC().Format(utcFormat))
 	}
 }
 
-func (e *encoder) eventTail(ev *Event) {
-	if !ev.Created.IsZero() {
-		e.utc("CREATED", ev.Created)
+const (
+	utcFormat   = "20060102T150405Z" // a UTC DATE-TIME
+	localFormat = "20060102T150405"  // a local DATE-TIME, with TZID
+)
+
+// tzidParis is the TZID parameter of every local time; golang-ical only
+// reads it, so one map serves every property.
+var tzidParis = map[string][]string{string(ics.ParameterTzid): {parisTZID}}
+
+// addDateTime adds name as NAME;TZID=Europe/Paris:YYYYMMDDTHHMMSS when the
+// Paris wall clock names t without ambiguity, and in UTC otherwise (see
+// parisWallClock). Either way a reader gets back the same instant.
+func addDateTime(c *ics.ComponentBase, name ics.ComponentProperty, t time.Time) {
+	wall, ok := parisWallClock(t)
+	if !ok {
+		addProperty(c, name, t.UTC().Format(utcFormat))
+		return
 	}
-	if !ev.LastModified.IsZero() {
-		e.utc("LAST-MODIFIED", ev.LastModified)
-	}
+	c.Properties = append(c.Properties, ics.IANAProperty{BaseProperty: ics.BaseProperty{
+		IANAToken: string(name), ICalParameters: tzidParis, Value: wall.Format(localFormat),
+	}})
 }
 
 // sizeHint estimates the size of the event's VEVENT, to allocate the output
@@ -366,7 +397,10 @@ func checkTime(t time.Time) error {
 
 // checkEmail accepts an address that can be written after "mailto:" as is.
 // It is not a full RFC 5322 check: addresses are validated where they are
-// entered; this only keeps the calendar well formed.
+// entered; this only keeps the calendar well formed. Besides spaces, controls,
+// quotes and angle brackets, it rejects ',' and ';': neither is valid in an
+// unquoted address, RFC 6068 does not allow them unencoded in a mailto: URI,
+// and golang-ical would backslash-escape them (see calAddress).
 func checkEmail(s string) error {
 	if s == "" {
 		return errors.New("missing email address")
@@ -376,7 +410,7 @@ func checkEmail(s string) error {
 		return fmt.Errorf("invalid email address %q", s)
 	}
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == '"' || c == '\\' {
+		if c := s[i]; c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == '"' || c == '\\' || c == ',' || c == ';' {
 			return fmt.Errorf("invalid email address %q", s)
 		}
 	}

@@ -385,7 +385,8 @@ func TestInvitationFields(t *testing.T) {
 	for _, want := range []string{
 		"METHOD:REQUEST",
 		`ORGANIZER;CN="Jeanne d'Arc, SDPSN":mailto:comite-produit@agora.example.gouv.fr`,
-		`ATTENDEE;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE;CN="Dupont, Jean-Éric":mailto:jean-eric.dupont@sante.example.gouv.fr`,
+		// golang-ical writes parameters sorted by name.
+		`ATTENDEE;CN="Dupont, Jean-Éric";PARTSTAT=NEEDS-ACTION;ROLE=REQ-PARTICIPANT;RSVP=TRUE:mailto:jean-eric.dupont@sante.example.gouv.fr`,
 		`SUMMARY:Comité produit\, séance n°12\; « communs » \\ œuvre 🎉`,
 		"SEQUENCE:0",
 		"STATUS:CONFIRMED",
@@ -483,6 +484,9 @@ func TestErrors(t *testing.T) {
 		{"attendee address with space", MethodRequest, valid, Person{Email: "jean dupont@b.fr"}, fixedNow},
 		{"attendee address with quote", MethodRequest, valid, Person{Email: `"a"@b.fr`}, fixedNow},
 		{"attendee address ending with @", MethodRequest, valid, Person{Email: "a@"}, fixedNow},
+		// Neither is valid in an unquoted address; golang-ical would escape them (see calAddress).
+		{"attendee address with comma", MethodRequest, valid, Person{Email: "dupont,jean@b.fr"}, fixedNow},
+		{"organizer address with semicolon", MethodRequest, with(func(e *Event) { e.Organizer.Email = "a;b@c.fr" }), recipient, fixedNow},
 		{"URL not http", MethodRequest, with(func(e *Event) { e.URL = "javascript:alert(1)" }), recipient, fixedNow},
 		{"URL relative", MethodRequest, with(func(e *Event) { e.URL = "/seances/42" }), recipient, fixedNow},
 		{"URL with a line break", MethodRequest, with(func(e *Event) { e.URL = "https://a.fr/\r\nX-INJECTED:1" }), recipient, fixedNow},

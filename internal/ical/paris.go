@@ -1,39 +1,45 @@
 package ical
 
-import "time"
+import (
+	"time"
+
+	ics "github.com/arran4/golang-ical"
+)
 
 const parisTZID = "Europe/Paris"
 
-// parisVTimezone defines Europe/Paris with the EU rules in force since 1996:
-// summer time from the last Sunday of March at 01:00 UTC (02:00 CET) to the
-// last Sunday of October at 01:00 UTC (03:00 CEST). Each DTSTART is the first
-// onset of its rule (1981 for the March rule, 1996 for the October one).
+// parisTimezone returns the VTIMEZONE of Europe/Paris with the EU rules in
+// force since 1996: summer time from the last Sunday of March at 01:00 UTC
+// (02:00 CET) to the last Sunday of October at 01:00 UTC (03:00 CEST). Each
+// DTSTART is the first onset of its rule (1981 for the March rule, 1996 for
+// the October one).
 //
 // Outlook converts times with this definition, while Google, Apple and
 // Thunderbird map the TZID to their own time zone database; the test
 // TestVTimezoneMatchesTZData checks that both agree on every transition.
 // parisWallClock applies the same rules, so the local times written next to
 // this definition always mean what it says.
-const parisVTimezone = "" +
-	"BEGIN:VTIMEZONE\r\n" +
-	"TZID:" + parisTZID + "\r\n" +
-	"BEGIN:DAYLIGHT\r\n" +
-	"TZOFFSETFROM:+0100\r\n" +
-	"TZOFFSETTO:+0200\r\n" +
-	"TZNAME:CEST\r\n" +
-	"DTSTART:19810329T020000\r\n" +
-	"RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\n" +
-	"END:DAYLIGHT\r\n" +
-	"BEGIN:STANDARD\r\n" +
-	"TZOFFSETFROM:+0200\r\n" +
-	"TZOFFSETTO:+0100\r\n" +
-	"TZNAME:CET\r\n" +
-	"DTSTART:19961027T030000\r\n" +
-	"RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\n" +
-	"END:STANDARD\r\n" +
-	"END:VTIMEZONE\r\n"
+func parisTimezone() *ics.VTimezone {
+	tz := ics.NewTimezone(parisTZID)
+	daylight := &ics.Daylight{}
+	observance(&daylight.ComponentBase, "+0100", "+0200", "CEST", "19810329T020000", "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU")
+	standard := ics.NewStandard()
+	observance(&standard.ComponentBase, "+0200", "+0100", "CET", "19961027T030000", "FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU")
+	tz.Components = append(tz.Components, daylight, standard)
+	return tz
+}
 
-// parisRulesFrom is the first instant parisVTimezone describes correctly: the
+// observance fills a DAYLIGHT or STANDARD sub-component. DTSTART is a local
+// time without TZID, as RFC 5545 §3.6.5 requires.
+func observance(c *ics.ComponentBase, from, to, name, start, rrule string) {
+	c.AddProperty(ics.ComponentProperty(ics.PropertyTzoffsetfrom), from)
+	c.AddProperty(ics.ComponentProperty(ics.PropertyTzoffsetto), to)
+	c.AddProperty(ics.ComponentProperty(ics.PropertyTzname), name)
+	c.AddProperty(ics.ComponentPropertyDtStart, start)
+	c.AddRrule(rrule)
+}
+
+// parisRulesFrom is the first instant parisTimezone describes correctly: the
 // start of summer time in 1996. Before it, summer time ended in September,
 // which the definition does not say.
 const parisRulesFrom = 828234000 // 1996-03-31T01:00:00Z, in Unix seconds
@@ -47,7 +53,7 @@ const parisRulesFrom = 828234000 // 1996-03-31T01:00:00Z, in Unix seconds
 //     pass. RFC 5545 §3.3.5 reads such a local time as its first occurrence,
 //     but not every implementation does: Go's time.ParseInLocation, for one,
 //     picks the second. UTC leaves no room for interpretation;
-//   - before parisRulesFrom, where parisVTimezone would be wrong.
+//   - before parisRulesFrom, where parisTimezone would be wrong.
 //
 // The caller then writes t in UTC, which is always exact.
 func parisWallClock(t time.Time) (time.Time, bool) {

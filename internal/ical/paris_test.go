@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	ics "github.com/arran4/golang-ical"
 )
 
 func loadParis(t testing.TB) *time.Location {
@@ -48,7 +50,14 @@ func tzdataTransitions(paris *time.Location, from, to time.Time) []time.Time {
 // parisRulesFrom to 2100, with the right offsets and names.
 func TestVTimezoneMatchesTZData(t *testing.T) {
 	paris := loadParis(t)
-	cal := parse(t, []byte("BEGIN:VCALENDAR\r\n"+parisVTimezone+"END:VCALENDAR\r\n"))
+	tzCal := &ics.Calendar{}
+	tzCal.AddVTimezone(parisTimezone())
+	b, err := serialize(tzCal, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkWellFormed(t, b)
+	cal := parse(t, b)
 	if len(cal.Children) != 1 || cal.Children[0].Name != "VTIMEZONE" {
 		t.Fatalf("want one VTIMEZONE, got %+v", cal.Children)
 	}
