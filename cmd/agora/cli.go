@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/dnum-sociaux/agora/internal/form"
 	"github.com/dnum-sociaux/agora/models"
@@ -76,8 +77,11 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 	var errs form.Errors
 	e := errs.Email("email", *email)
 	n := errs.Text("name", *name, false, 100)
-	if errs.Any() {
-		return usageError{"--email: " + errs.Get("email") + errs.Get("name")}
+	if msg := errs.Get("email"); msg != "" {
+		return usageError{"--email: " + msg}
+	}
+	if msg := errs.Get("name"); msg != "" {
+		return usageError{"--name: " + msg}
 	}
 	if !models.Role(*role).Valid() {
 		return usageError{"--role must be admin, organiser or agent"}
@@ -92,6 +96,7 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer store.Close()
 	var u models.User
+	var token string
 	err = store.Tx(ctx, func(tx *models.Tx) error {
 		if *dir != "" {
 			if _, err := tx.DirectionByCode(ctx, *dir); err != nil {
@@ -102,15 +107,27 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 		if err != nil {
 			return err
 		}
-		return tx.Audit(ctx, models.Actor{Email: "cli"}, "user.create", "user", u.ID, "rôle "+*role+" (ligne de commande)")
+		if err := tx.Audit(ctx, models.Actor{Email: "cli"}, "user.create", "user", u.ID, "rôle "+*role+" (ligne de commande)"); err != nil {
+			return err
+		}
+		if cfg.SMTPURL == "" && cfg.MagicLink {
+			// Without a mail server the login email is only readable by an
+			// admin: give the new account a way in.
+			token, err = tx.CreateLoginToken(ctx, e, "/", 24*time.Hour)
+		}
+		return err
 	})
 	if errors.Is(err, models.ErrConflict) {
-		return fmt.Errorf("an account already exists for %s", e)
+		existing, _ := store.UserByEmail(ctx, e)
+		return fmt.Errorf("an account already exists for %s (role %s)", e, existing.Role)
 	}
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "created %s %s (%s)\n", u.Role, u.Email, u.ID)
+	if token != "" {
+		fmt.Fprintf(stdout, "one-time login link (valid 24 h, emails are not sent on this instance):\n    %s\n", cfg.URL("/login/"+token))
+	}
 	return nil
 }
 

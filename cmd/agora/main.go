@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/dnum-sociaux/agora/internal/config"
@@ -22,13 +23,19 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "agora:", err)
+		fmt.Fprintln(os.Stderr, errorLine(err))
 		var u usageError
 		if errors.As(err, &u) {
 			os.Exit(2)
 		}
 		os.Exit(1)
 	}
+}
+
+// errorLine is how an error is shown: one line (drivers such as pgx write
+// some errors on several lines), naming the variable at fault first.
+func errorLine(err error) string {
+	return "agora: " + strings.Join(strings.Fields(err.Error()), " ")
 }
 
 type usageError struct{ msg string }

@@ -78,15 +78,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		},
 	})
 
-	if cfg.Env == config.Development {
-		if err := bootstrapAdmin(ctx, cfg, store, stdout); err != nil {
-			return err
-		}
-	}
-
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("AGORA_ADDR: %w", err)
+	}
+	if cfg.Env == config.Development {
+		if err := bootstrapAdmin(ctx, cfg, store, stdout); err != nil {
+			ln.Close()
+			return err
+		}
 	}
 	httpServer := &http.Server{
 		Handler:           srv,
@@ -152,26 +152,41 @@ func purgeLoop(ctx context.Context, store *models.Store, log *slog.Logger) {
 	}
 }
 
-// bootstrapAdmin, in development, creates admin@localhost when there is no
-// admin and prints a one-time login link.
+// bootstrapAdmin, in development, makes sure someone can log in as an
+// administrator: when there is no admin it creates admin@localhost, and
+// while that account has never logged in it prints a fresh one-time login
+// link at every start (without a mail server, the login email itself is
+// only readable by an admin).
 func bootstrapAdmin(ctx context.Context, cfg *config.Config, store *models.Store, stdout io.Writer) error {
+	const email = "admin@localhost"
 	n, err := store.CountAdmins(ctx)
-	if err != nil || n > 0 {
+	if err != nil {
 		return err
 	}
-	const email = "admin@localhost"
+	if n > 0 {
+		u, err := store.UserByEmail(ctx, email)
+		if errors.Is(err, models.ErrNotFound) || err == nil && (u.Role != models.RoleAdmin || !u.LastLoginAt.IsZero()) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
 	var token string
+	created := false
 	err = store.Tx(ctx, func(tx *models.Tx) error {
 		u, err := tx.UserByEmail(ctx, email)
 		if errors.Is(err, models.ErrNotFound) {
+			created = true
 			u, err = tx.CreateUser(ctx, models.NewUser{Email: email, Name: "Administrateur", DirectionCode: "DNUM", Role: models.RoleAdmin})
-		} else if err == nil {
-			err = tx.SetRole(ctx, u.ID, models.RoleAdmin)
+			if err == nil {
+				err = tx.Audit(ctx, models.Actor{Email: "system"}, "user.bootstrap_admin", "user", u.ID, "")
+			}
+		} else if err == nil && u.Role != models.RoleAdmin {
+			if err = tx.SetRole(ctx, u.ID, models.RoleAdmin); err == nil {
+				err = tx.Audit(ctx, models.Actor{Email: "system"}, "user.role", "user", u.ID, string(u.Role)+" → admin (premier démarrage)")
+			}
 		}
 		if err != nil {
-			return err
-		}
-		if err := tx.Audit(ctx, models.Actor{Email: "system"}, "user.bootstrap_admin", "user", u.ID, ""); err != nil {
 			return err
 		}
 		token, err = tx.CreateLoginToken(ctx, email, "/admin", 24*time.Hour)
@@ -180,8 +195,11 @@ func bootstrapAdmin(ctx context.Context, cfg *config.Config, store *models.Store
 	if err != nil {
 		return fmt.Errorf("create first admin: %w", err)
 	}
-	fmt.Fprintf(stdout, "\nPremier démarrage : aucun administrateur. Compte %s créé.\n"+
-		"Connectez-vous avec ce lien à usage unique (valable 24 h) :\n\n    %s\n\n",
-		email, cfg.URL("/login/"+token))
+	what := "Aucun administrateur ne s'est encore connecté."
+	if created {
+		what = "Premier démarrage : aucun administrateur. Compte " + email + " créé."
+	}
+	fmt.Fprintf(stdout, "\n%s\nConnectez-vous en administrateur avec ce lien à usage unique (valable 24 h) :\n\n    %s\n\n",
+		what, cfg.URL("/login/"+token))
 	return nil
 }

@@ -255,7 +255,7 @@ func (c *Config) EnsureSecretKey() error {
 	}
 	key := hex.EncodeToString(buf)
 	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
-		return fmt.Errorf("write secret key: %w", err)
+		return fmt.Errorf("AGORA_DATA_DIR: write secret key: %w", err)
 	}
 	c.SecretKey = []byte(key)
 	return nil
