@@ -265,3 +265,22 @@ func TestSessionIdleAndAbsoluteExpiry(t *testing.T) {
 		t.Fatalf("session idle longer than AGORA_SESSION_IDLE still works: %d", p.Status)
 	}
 }
+
+// The link asked for on one device logs in on another (the agent asks on
+// a desktop, opens the email on a phone): only the POST matters.
+func TestLinkWorksFromAnotherBrowser(t *testing.T) {
+	ts := newTestServer(t)
+	ts.createUser("a@example.org", models.RoleAgent)
+	ts.newClient().post("/login", url.Values{"email": {"a@example.org"}})
+	phone := ts.newClient()
+	link := ts.lastLoginLink("a@example.org")
+	if p := phone.get(link); p.Status != http.StatusOK {
+		t.Fatalf("GET link = %d", p.Status)
+	}
+	if p := phone.post(link, nil); p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/" {
+		t.Fatalf("POST link = %d %q", p.Status, p.Header.Get("Location"))
+	}
+	if p := phone.get("/profile"); p.Status != http.StatusOK {
+		t.Fatalf("profile on the other browser = %d", p.Status)
+	}
+}
