@@ -14,6 +14,9 @@ import (
 	"github.com/dnum-sociaux/agora/assets"
 	"github.com/dnum-sociaux/agora/handlers"
 	"github.com/dnum-sociaux/agora/internal/config"
+	"github.com/dnum-sociaux/agora/internal/ical"
+	"github.com/dnum-sociaux/agora/internal/invite"
+	"github.com/dnum-sociaux/agora/internal/jobs"
 	"github.com/dnum-sociaux/agora/internal/mail"
 	"github.com/dnum-sociaux/agora/internal/render"
 	"github.com/dnum-sociaux/agora/models"
@@ -58,12 +61,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	composer := mail.NewComposer(renderer, cfg.BaseURL.String())
+	inviter := &invite.Sender{
+		Mail:      composer,
+		Organizer: ical.Person{Name: cfg.MailFrom.Name, Email: cfg.MailFrom.Address},
+		BaseURL:   cfg.BaseURL.String(),
+		Now:       time.Now,
+	}
+	reminders := &jobs.Reminders{Store: store, Invite: inviter, Logger: log.With("job", "reminders"), Notify: worker.Notify}
 	srv := handlers.New(handlers.Deps{
 		Config:     cfg,
 		Store:      store,
 		Render:     renderer,
 		Assets:     static,
-		Mail:       mail.NewComposer(renderer, cfg.BaseURL.String()),
+		Mail:       composer,
+		Invite:     inviter,
 		NotifyMail: worker.Notify,
 		Logger:     log,
 		Ready: func(ctx context.Context) error {
@@ -102,6 +114,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var wg sync.WaitGroup
 	wg.Go(func() { worker.Run(workCtx) })
 	wg.Go(func() { purgeLoop(workCtx, store, log) })
+	wg.Go(func() { reminders.Run(workCtx) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(ln) }()
