@@ -17,7 +17,10 @@ import (
 
 var groupsCrumb = Crumb{Label: "Groupes de travail", URL: "/groups"}
 
-const groupPageSize = 30
+const (
+	groupPageSize     = 30 // groups per directory page
+	groupPageSessions = 30 // upcoming sessions on a group's page
+)
 
 // --- the form ---
 
@@ -133,19 +136,23 @@ func (s *Server) groupList(c *gin.Context) {
 	if !theme.Valid() {
 		theme = ""
 	}
-	f := models.GroupFilter{Query: c.Query("q"), Theme: theme, Status: status, ViewerID: u.ID, Admin: u.IsAdmin()}
-	_, total, err := s.Store.ListGroups(ctx, models.GroupFilter{Query: f.Query, Theme: f.Theme, Status: f.Status, ViewerID: u.ID, Admin: f.Admin, Limit: 1})
-	if err != nil {
-		s.serverError(c, "count groups", err)
-		return
+	f := models.GroupFilter{Query: c.Query("q"), Theme: theme, Status: status, ViewerID: u.ID, Admin: u.IsAdmin(), Limit: groupPageSize}
+	page, _ := strconv.Atoi(c.Query("page"))
+	page = max(page, 1)
+	f.Offset = (page - 1) * groupPageSize
+	groups, total, err := s.Store.ListGroups(ctx, f)
+	if err == nil && len(groups) == 0 && total > 0 && f.Offset > 0 {
+		// Past the last page: show the last one.
+		page = (total + groupPageSize - 1) / groupPageSize
+		f.Offset = (page - 1) * groupPageSize
+		groups, total, err = s.Store.ListGroups(ctx, f)
 	}
-	pg, offset := pagerSized(c, total, groupPageSize, "q", "theme", "status")
-	f.Limit, f.Offset = groupPageSize, offset
-	groups, _, err := s.Store.ListGroups(ctx, f)
 	if err != nil {
 		s.serverError(c, "list groups", err)
 		return
 	}
+	pg, _ := pager(c, 0, "q", "theme", "status")
+	pg.Page, pg.Pages, pg.Total = page, max((total+groupPageSize-1)/groupPageSize, 1), total
 	p := groupListPage{
 		Layout: s.layout(c, "Groupes de travail", "groups", Crumb{Label: "Groupes de travail"}),
 		Groups: groups, Query: c.Query("q"), Theme: string(theme), Status: string(status),
@@ -157,16 +164,6 @@ func (s *Server) groupList(c *gin.Context) {
 		_, p.PendingCount, _ = s.Store.ListGroups(ctx, models.GroupFilter{Status: models.GroupProposed, ViewerID: u.ID, Admin: true, Limit: 1})
 	}
 	s.render(c, http.StatusOK, "groups_list", p)
-}
-
-// pagerSized is pager with a page size.
-func pagerSized(c *gin.Context, total, size int, keep ...string) (Pager, int) {
-	page, _ := strconv.Atoi(c.Query("page"))
-	pages := max((total+size-1)/size, 1)
-	page = min(max(page, 1), pages)
-	p, _ := pager(c, 0, keep...)
-	p.Page, p.Pages, p.Total = page, pages, total
-	return p, (page - 1) * size
 }
 
 // --- create and edit ---
@@ -393,21 +390,22 @@ func (s *Server) groupSetStatus(c *gin.Context) {
 
 type groupShowPage struct {
 	Layout
-	Group       models.Group
-	Members     []models.Member // only for members, organisers and admins
-	MemberCount int
-	Organisers  []models.User
-	Viewer      *models.Member // nil when not a member
-	CanManage   bool
-	Upcoming    []models.SessionListItem
-	Past        []models.SessionListItem
-	Requests    []models.JoinRequest // pending, for organisers
-	Requested   bool                 // the viewer has asked to join
-	Invited     bool                 // the viewer's address was invited
-	FeedURL     string               // the group's feed (members, or anyone for open groups)
-	InviteForm  inviteForm
-	Errors      form.Errors
-	Full        bool
+	Group        models.Group
+	Members      []models.Member // only for members, organisers and admins
+	MemberCount  int
+	Organisers   []models.User
+	Viewer       *models.Member // nil when not a member
+	CanManage    bool
+	Upcoming     []sessionRow
+	MoreSessions bool // more upcoming sessions than the page shows
+	Past         []models.SessionListItem
+	Requests     []models.JoinRequest // pending, for organisers
+	Requested    bool                 // the viewer has asked to join
+	Invited      bool                 // the viewer's address was invited
+	FeedURL      string               // the group's feed (members, or anyone for open groups)
+	InviteForm   inviteForm
+	Errors       form.Errors
+	Full         bool
 }
 
 type inviteForm struct{ Email string }
@@ -454,11 +452,17 @@ func (s *Server) renderGroupShow(c *gin.Context, status int, g models.Group, inv
 	if p.Viewer != nil || p.CanManage {
 		p.Members = members
 	}
-	if p.Upcoming, err = s.Store.GroupSessions(ctx, g.ID, u.ID, true, 200); err != nil {
+	// The page shows the next sessions; the whole schedule has its own page.
+	upcoming, err := s.Store.GroupSessions(ctx, g.ID, u.ID, true, groupPageSessions+1)
+	if err != nil {
 		s.serverError(c, "upcoming sessions", err)
 		return
 	}
-	if p.Past, err = s.Store.GroupSessions(ctx, g.ID, u.ID, false, 50); err != nil {
+	if len(upcoming) > groupPageSessions {
+		upcoming, p.MoreSessions = upcoming[:groupPageSessions], true
+	}
+	p.Upcoming = sessionRows(upcoming)
+	if p.Past, err = s.Store.GroupSessions(ctx, g.ID, u.ID, false, 10); err != nil {
 		s.serverError(c, "past sessions", err)
 		return
 	}
@@ -848,4 +852,85 @@ func (s *Server) groupRotateFeed(c *gin.Context) {
 		return
 	}
 	s.redirectWithFlash(c, "/groups/"+g.ID+"#agenda", "success", "Le flux du groupe a une nouvelle adresse ; l’ancienne ne fonctionne plus.")
+}
+
+// sessionRow is a session as one line of a table, its texts made in Go:
+// a group with hundreds of sessions renders without a template call per cell.
+type sessionRow struct {
+	ID, Title, When, Place, Places string
+	Cancelled                      bool
+	BadgeClass, BadgeLabel         string // the viewer's answer
+}
+
+func sessionRows(items []models.SessionListItem) []sessionRow {
+	out := make([]sessionRow, len(items))
+	for i, it := range items {
+		r := sessionRow{ID: it.ID, Title: it.Title, When: render.DateTimeFR(it.StartsAt), Place: it.Place(), Cancelled: it.Cancelled()}
+		if r.Place == "" && it.VideoURL != "" {
+			r.Place = "Visioconférence"
+		}
+		switch {
+		case it.Capacity > 0:
+			r.Places = strconv.Itoa(it.Confirmed) + " / " + strconv.Itoa(it.Capacity)
+			if it.Waiting > 0 {
+				r.Places += " (+" + strconv.Itoa(it.Waiting) + " en attente)"
+			}
+		default:
+			r.Places = strconv.Itoa(it.Confirmed) + " " + render.Plural(it.Confirmed, "inscrit", "inscrits")
+		}
+		r.BadgeClass, r.BadgeLabel = answerBadge(it)
+		out[i] = r
+	}
+	return out
+}
+
+// answerBadge is the DSFR badge of the viewer's answer to a session.
+func answerBadge(it models.SessionListItem) (class, label string) {
+	switch {
+	case it.Cancelled():
+		return "", ""
+	case it.Answer == models.AnswerYes && it.OnWaitlist:
+		return "fr-badge--warning", "Liste d’attente"
+	case it.Answer == models.AnswerYes:
+		return "fr-badge--success", "Oui"
+	case it.Answer == models.AnswerNo:
+		return "", "Non"
+	case it.Answer == models.AnswerMaybe:
+		return "fr-badge--info", "Peut-être"
+	}
+	return "fr-badge--new", "À répondre"
+}
+
+// groupSessionsPage is a group's whole schedule.
+type groupSessionsPage struct {
+	Layout
+	Group    models.Group
+	Upcoming []sessionRow
+	Past     []sessionRow
+	Member   bool
+}
+
+func (s *Server) groupSessions(c *gin.Context) {
+	ctx := c.Request.Context()
+	g, ok := s.loadGroup(c)
+	if !ok {
+		return
+	}
+	u := currentUser(c)
+	p := groupSessionsPage{Layout: s.layout(c, "Séances — "+g.Title, "groups", groupsCrumb, Crumb{Label: g.Title, URL: "/groups/" + g.ID}, Crumb{Label: "Séances"}), Group: g}
+	if _, err := s.Store.Membership(ctx, g.ID, u.ID); err == nil {
+		p.Member = true
+	}
+	up, err := s.Store.GroupSessions(ctx, g.ID, u.ID, true, 1000)
+	if err != nil {
+		s.serverError(c, "upcoming sessions", err)
+		return
+	}
+	past, err := s.Store.GroupSessions(ctx, g.ID, u.ID, false, 1000)
+	if err != nil {
+		s.serverError(c, "past sessions", err)
+		return
+	}
+	p.Upcoming, p.Past = sessionRows(up), sessionRows(past)
+	s.render(c, http.StatusOK, "group_sessions", p)
 }

@@ -138,7 +138,7 @@ func TestGroupPagesRender(t *testing.T) {
 	gid := org.createGroup("Pages", models.JoinOpen, "")
 	sid := org.createSession(gid, func(v url.Values) { v.Set("capacity", "10") })
 	for _, path := range []string{"/", "/groups", "/groups?q=pages&theme=role_metier", "/groups?status=archived", "/groups/new",
-		"/groups/" + gid, "/groups/" + gid + "/edit", "/groups/" + gid + "/sessions/new", "/sessions/" + sid, "/sessions/" + sid + "/edit", "/calendar"} {
+		"/groups/" + gid, "/groups/" + gid + "/edit", "/groups/" + gid + "/sessions/new", "/groups/" + gid + "/sessions", "/sessions/" + sid, "/sessions/" + sid + "/edit", "/calendar"} {
 		if p := org.get(path); p.Status != http.StatusOK || !strings.Contains(p.Body, "</html>") {
 			t.Errorf("GET %s: %d", path, p.Status)
 		}

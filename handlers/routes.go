@@ -70,6 +70,7 @@ func (s *Server) routes() http.Handler {
 	user.POST("/groups/:id/calendar-invitations", s.groupSetInvitations)
 	user.POST("/groups/:id/feed", s.groupRotateFeed)
 	user.GET("/groups/:id/calendar.ics", s.groupICS)
+	user.GET("/groups/:id/sessions", s.groupSessions)
 	user.GET("/groups/:id/sessions/new", s.sessionNew)
 	user.POST("/groups/:id/sessions", s.sessionCreate)
 	user.GET("/sessions/:id", s.sessionShow)

@@ -90,18 +90,23 @@ func (d *DB) GroupFeedStamp(ctx context.Context, groupID string) (FeedStamp, err
 		groupID, since, groupID, since, groupID)
 }
 
+// feedQuery selects sessions with the viewer's answer but without counting
+// answers (feeds do not show counts): one pass over the sessions.
+const feedQuery = `SELECT ` + sessionColumns + `, COALESCE(g.title, ''), 0, 0, COALESCE(r.answer, ''), COALESCE(r.waiting, FALSE)
+	FROM sessions s JOIN work_groups g ON g.id = s.group_id
+	LEFT JOIN rsvps r ON r.session_id = s.id AND r.user_id = ? `
+
 // UserFeedSessions returns the sessions of userID's groups that ended less
 // than FeedWindow ago, cancelled ones included, with userID's answers.
 func (d *DB) UserFeedSessions(ctx context.Context, userID string) ([]SessionListItem, error) {
-	return d.listSessions(ctx, sessionListQuery(`s.ends_at > ?
-		AND EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = s.group_id AND m.user_id = ?)
-		ORDER BY s.starts_at, s.id`), userID, d.Now().Add(-FeedWindow), userID)
+	return d.listSessions(ctx, feedQuery+`JOIN group_members m ON m.group_id = s.group_id AND m.user_id = ?
+		WHERE s.ends_at > ? ORDER BY s.starts_at, s.id`, userID, userID, d.Now().Add(-FeedWindow))
 }
 
 // GroupFeedSessions returns a group's sessions that ended less than
 // FeedWindow ago, cancelled ones included.
 func (d *DB) GroupFeedSessions(ctx context.Context, groupID string) ([]SessionListItem, error) {
-	return d.listSessions(ctx, sessionListQuery("s.group_id = ? AND s.ends_at > ? ORDER BY s.starts_at, s.id"),
+	return d.listSessions(ctx, feedQuery+"WHERE s.group_id = ? AND s.ends_at > ? ORDER BY s.starts_at, s.id",
 		"", groupID, d.Now().Add(-FeedWindow))
 }
 

@@ -351,8 +351,14 @@ func (d *DB) ListGroups(ctx context.Context, f GroupFilter) ([]GroupListItem, in
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
+	// Sort and cut the page on narrow rows first, then read the page's
+	// groups and count their members: the sorter never carries descriptions
+	// nor runs a count for rows that are not shown.
+	pageQ := "SELECT g.id AS pid, CASE WHEN m.user_id IS NULL THEN 1 ELSE 0 END AS plast, g.title AS ptitle" + from +
+		" ORDER BY plast, ptitle, pid LIMIT ? OFFSET ?"
 	rows, err := d.query(ctx, "SELECT "+groupColumns+", COALESCE(m.role, ''), (SELECT COUNT(*) FROM group_members c WHERE c.group_id = g.id)"+
-		from+" ORDER BY CASE WHEN m.user_id IS NULL THEN 1 ELSE 0 END, g.title, g.id LIMIT ? OFFSET ?", append(args, limit, f.Offset)...)
+		" FROM ("+pageQ+") p JOIN work_groups g ON g.id = p.pid LEFT JOIN group_members m ON m.group_id = g.id AND m.user_id = ?"+
+		" ORDER BY p.plast, p.ptitle, p.pid", append(args, limit, f.Offset, f.ViewerID)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list groups: %w", err)
 	}
