@@ -243,3 +243,30 @@ func TestAuditLog(t *testing.T) {
 		t.Fatalf("filtered audit page:\n%s", p.Body)
 	}
 }
+
+// The profile keeps name, direction and the email notification choice.
+func TestProfileNotificationPreference(t *testing.T) {
+	ts := newTestServer(t)
+	c, u := ts.loginAs("a@example.org", models.RoleAgent)
+	if p := c.get("/profile"); !strings.Contains(p.Body, `id="notify_email" name="notify_email" checked`) {
+		t.Fatal("notifications not on by default")
+	}
+	if p := c.post("/profile", url.Values{"name": {"Marie Curie"}, "direction": {"DREES"}}); p.Status != http.StatusSeeOther {
+		t.Fatalf("save = %d", p.Status)
+	}
+	got, _ := ts.Store.UserByID(t.Context(), u.ID)
+	if got.NotifyEmail || got.Name != "Marie Curie" || got.DirectionCode != "DREES" {
+		t.Fatalf("after unchecking: %+v", got)
+	}
+	p := c.get("/profile")
+	if strings.Contains(p.Body, `name="notify_email" checked`) || !strings.Contains(p.Body, "Votre profil est enregistré") {
+		t.Fatal("profile page does not show the saved choice and the confirmation")
+	}
+	c.post("/profile", url.Values{"name": {"Marie Curie"}, "direction": {"DREES"}, "notify_email": {"on"}})
+	if got, _ := ts.Store.UserByID(t.Context(), u.ID); !got.NotifyEmail {
+		t.Fatal("notifications not turned back on")
+	}
+	if e := ts.audits("user.profile"); len(e) != 2 || e[0].TargetID != u.ID {
+		t.Fatalf("audit: %+v", e)
+	}
+}

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -285,4 +286,35 @@ func TestLoginRateLimits(t *testing.T) {
 			t.Fatalf("after 15 minutes: %d", p.Status)
 		}
 	})
+}
+
+// A logged-in user has their own budget, whatever address they come from.
+func TestRateLimitPerUser(t *testing.T) {
+	ts := newTestServer(t, "AGORA_RATE_LIMIT", "10")
+	ts.createUser("a@example.org", models.RoleAgent)
+	home := ts.newClient()
+	home.login("a@example.org") // 3 anonymous requests from 127.0.0.1
+	// The same browser session from another address (127.0.0.2).
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+	away := &client{ts: ts, http: &http.Client{
+		Jar:           home.http.Jar,
+		Transport:     &http.Transport{DialContext: dialer.DialContext},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+	for i := range 10 {
+		c := home
+		if i%2 == 1 {
+			c = away
+		}
+		if p := c.get("/profile"); p.Status != http.StatusOK {
+			t.Fatalf("request %d = %d", i+1, p.Status)
+		}
+	}
+	if p := away.get("/profile"); p.Status != http.StatusTooManyRequests || p.Header.Get("Retry-After") == "" {
+		t.Fatalf("11th request of the user = %d", p.Status)
+	}
+	// Another visitor from the same address is not affected.
+	if p := ts.newClient().get("/"); p.Status != http.StatusOK {
+		t.Fatalf("anonymous visitor from 127.0.0.1 = %d", p.Status)
+	}
 }
