@@ -295,9 +295,23 @@ func TestServeFirstStartAndGracefulShutdown(t *testing.T) {
 		t.Fatalf("admin link: %d", resp.StatusCode)
 	}
 	for _, probe := range []string{"/healthz", "/readyz"} {
-		if r, err := http.Get("http://" + addr + probe); err != nil || r.StatusCode != 200 {
-			t.Fatalf("%s: %v %v", probe, r, err)
+		if st := status(t, "http://"+addr+probe); st != 200 {
+			t.Fatalf("%s: %d", probe, st)
 		}
+	}
+
+	// A migration rolled back by hand makes the instance not ready.
+	if _, _, err := runCmd(t, env, "migrate", "down"); err != nil {
+		t.Fatal(err)
+	}
+	if st := status(t, "http://"+addr+"/readyz"); st != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz with a pending migration: %d", st)
+	}
+	if _, _, err := runCmd(t, env, "migrate", "up"); err != nil {
+		t.Fatal(err)
+	}
+	if st := status(t, "http://"+addr+"/readyz"); st != http.StatusOK {
+		t.Fatalf("/readyz after migrate up: %d", st)
 	}
 
 	// A request in flight: its handler runs and waits for the body. With
@@ -413,4 +427,15 @@ func TestServeProduction(t *testing.T) {
 	if n, _ := s.CountAdmins(context.Background()); n != 0 {
 		t.Fatalf("production made %d admins", n)
 	}
+}
+
+func status(t *testing.T, url string) int {
+	t.Helper()
+	r, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, r.Body)
+	r.Body.Close()
+	return r.StatusCode
 }
