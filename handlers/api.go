@@ -456,7 +456,10 @@ func (s *Server) apiModelError(c *gin.Context, err error) {
 		return
 	}
 	var ve validationError
+	var pe problemError
 	switch {
+	case errors.As(err, &pe):
+		s.apiProblem(c, pe.status, pe.detail)
 	case errors.As(err, &ve):
 		s.apiProblem(c, http.StatusUnprocessableEntity, "Certaines données sont invalides.", ve.fields...)
 	case errors.Is(err, models.ErrNotFound):

@@ -27,10 +27,13 @@ type apiOp struct {
 	Public  bool       // no API key needed
 	Query   []apiParam // query parameters
 	Body    any        // request body type (a zero value), nil for none
+	// BodyOptional: the body may be left out.
+	BodyOptional bool
 	// Responses: the success status and body first; the errors the
 	// operation itself can give (401, 413, 415 and 429 are added from the
 	// route's shape).
 	OK         int
+	AltOK      int // another success status with the same body (0: none)
 	Result     any // nil: no body (204)
 	Errors     []int
 	Idempotent bool // accepts Idempotency-Key
@@ -120,7 +123,7 @@ func (s *Server) openAPIDocument(ops []apiOp) []byte {
 			o["parameters"] = params
 		}
 		if op.Body != nil {
-			o["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+			o["requestBody"] = map[string]any{"required": !op.BodyOptional, "content": map[string]any{
 				"application/json": map[string]any{"schema": g.requestRef(reflect.TypeOf(op.Body))}}}
 		}
 		responses := map[string]any{}
@@ -140,6 +143,13 @@ func (s *Server) openAPIDocument(ops []apiOp) []byte {
 			ok["headers"] = headers
 		}
 		responses[strconv.Itoa(op.OK)] = ok
+		if op.AltOK != 0 {
+			alt := map[string]any{"description": http.StatusText(op.AltOK)}
+			if c, has := ok["content"]; has {
+				alt["content"] = c
+			}
+			responses[strconv.Itoa(op.AltOK)] = alt
+		}
 		for _, st := range op.errorStatuses() {
 			r := map[string]any{
 				"description": problemKinds[st][1],

@@ -152,7 +152,10 @@ func (s *Server) buildReference() (refPage, error) {
 			for _, code := range codes {
 				r := op.Responses[code]
 				if code < "400" {
-					ro.OK = code
+					if ro.OK != "" {
+						ro.OK += " ; "
+					}
+					ro.OK += code
 					if c, ok := r.Content["application/json"]; ok {
 						ro.OK += " " + c.Schema.typeName()
 					}

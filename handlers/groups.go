@@ -224,20 +224,8 @@ func (s *Server) groupCreate(c *gin.Context) {
 		if g, err = tx.CreateGroup(ctx, *u, f.input()); err != nil {
 			return err
 		}
-		if g.Status == models.GroupProposed {
-			admins, _, err := tx.ListUsers(ctx, models.UserFilter{Role: models.RoleAdmin, Limit: 100})
-			if err != nil {
-				return err
-			}
-			for _, a := range admins {
-				if err := s.notify(ctx, tx, a, "group.proposal", "group:"+g.ID+":proposal:"+a.ID, notice{
-					Subject:    "Nouveau groupe proposé : " + g.Title,
-					Paragraphs: []string{u.Name + " (" + u.Email + ") propose le groupe de travail « " + g.Title + " ».", g.Summary, "Validez ou refusez la proposition depuis la page du groupe."},
-					LinkLabel:  "Voir la proposition", Link: s.Config.URL("/groups/" + g.ID),
-				}); err != nil {
-					return err
-				}
-			}
+		if err := s.tellProposal(ctx, tx, *u, g); err != nil {
+			return err
 		}
 		return tx.Audit(ctx, actor(c), "group.create", "group", g.ID, string(g.Status))
 	})
@@ -251,6 +239,27 @@ func (s *Server) groupCreate(c *gin.Context) {
 		msg = "Votre proposition est envoyée aux administrateurs. Vous serez organisateur du groupe dès qu’elle sera validée."
 	}
 	s.redirectWithFlash(c, "/groups/"+g.ID, "success", msg)
+}
+
+// tellProposal tells the admins about a group an agent proposed (web and API).
+func (s *Server) tellProposal(ctx context.Context, tx *models.Tx, u models.User, g models.Group) error {
+	if g.Status != models.GroupProposed {
+		return nil
+	}
+	admins, _, err := tx.ListUsers(ctx, models.UserFilter{Role: models.RoleAdmin, Limit: 100})
+	if err != nil {
+		return err
+	}
+	for _, a := range admins {
+		if err := s.notify(ctx, tx, a, "group.proposal", "group:"+g.ID+":proposal:"+a.ID, notice{
+			Subject:    "Nouveau groupe proposé : " + g.Title,
+			Paragraphs: []string{u.Name + " (" + u.Email + ") propose le groupe de travail « " + g.Title + " ».", g.Summary, "Validez ou refusez la proposition depuis la page du groupe."},
+			LinkLabel:  "Voir la proposition", Link: s.Config.URL("/groups/" + g.ID),
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // loadGroup reads the :id group, answering 404 when it does not exist or
@@ -587,25 +596,8 @@ func (s *Server) groupRequest(c *gin.Context) {
 		return
 	}
 	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
-		if err := tx.RequestToJoin(ctx, *u, g.ID, message); err != nil {
+		if err := s.requestToJoin(ctx, tx, *u, g, message); err != nil {
 			return err
-		}
-		orgs, err := tx.Organisers(ctx, g.ID)
-		if err != nil {
-			return err
-		}
-		paras := []string{u.Name + " (" + u.Email + ") demande à rejoindre le groupe « " + g.Title + " »."}
-		if message != "" {
-			paras = append(paras, "Son message : "+message)
-		}
-		paras = append(paras, "Acceptez ou refusez la demande sur la page du groupe.")
-		for _, o := range orgs {
-			if err := s.notify(ctx, tx, o, "group.request", "group:"+g.ID+":request:"+u.ID+":"+tx.Now().Format("20060102150405")+":"+o.ID, notice{
-				Subject: "Demande pour rejoindre « " + g.Title + " »", Paragraphs: paras,
-				LinkLabel: "Répondre à la demande", Link: s.Config.URL("/groups/" + g.ID + "#demandes"),
-			}); err != nil {
-				return err
-			}
 		}
 		return tx.Audit(ctx, actor(c), "group.request", "group", g.ID, "")
 	})
@@ -615,6 +607,31 @@ func (s *Server) groupRequest(c *gin.Context) {
 	}
 	s.NotifyMail()
 	s.redirectWithFlash(c, "/groups/"+g.ID, "success", "Votre demande est envoyée aux organisateurs. Vous recevrez leur réponse par courriel.")
+}
+
+// requestToJoin records u's request and tells the organisers (web and API).
+func (s *Server) requestToJoin(ctx context.Context, tx *models.Tx, u models.User, g models.Group, message string) error {
+	if err := tx.RequestToJoin(ctx, u, g.ID, message); err != nil {
+		return err
+	}
+	orgs, err := tx.Organisers(ctx, g.ID)
+	if err != nil {
+		return err
+	}
+	paras := []string{u.Name + " (" + u.Email + ") demande à rejoindre le groupe « " + g.Title + " »."}
+	if message != "" {
+		paras = append(paras, "Son message : "+message)
+	}
+	paras = append(paras, "Acceptez ou refusez la demande sur la page du groupe.")
+	for _, o := range orgs {
+		if err := s.notify(ctx, tx, o, "group.request", "group:"+g.ID+":request:"+u.ID+":"+tx.Now().Format("20060102150405")+":"+o.ID, notice{
+			Subject: "Demande pour rejoindre « " + g.Title + " »", Paragraphs: paras,
+			LinkLabel: "Répondre à la demande", Link: s.Config.URL("/groups/" + g.ID + "#demandes"),
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // groupDecide: organisers accept or decline a request; the agent is told.
