@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -581,6 +582,21 @@ func TestUserSearchIsLiteral(t *testing.T) {
 			if _, n, err := s.ListUsers(context.Background(), models.UserFilter{Query: q}); err != nil || n != want {
 				t.Errorf("search %q: %d (%v), want %d", q, n, err, want)
 			}
+		}
+	})
+}
+
+// The database itself refuses a second account whose email differs only by case.
+func TestEmailUniqueInTheDatabase(t *testing.T) {
+	onEachStore(t, func(t *testing.T, s *models.Store, clock *testutil.Clock) {
+		foundUser(t, s, "marie@example.org", models.RoleAgent)
+		_, w := s.SQL()
+		q := "INSERT INTO users (id, email, name, role, created_at) VALUES ('x', 'Marie@Example.org', '', 'agent', $1)"
+		if s.Dialect() == models.SQLite {
+			q = strings.Replace(q, "$1", "?", 1)
+		}
+		if _, err := w.Exec(q, clock.Now()); err == nil {
+			t.Fatal("a second account with the same email in another case was stored")
 		}
 	})
 }

@@ -35,7 +35,11 @@ func (s *Store) Migrator(logger *slog.Logger) (*Migrator, error) {
 	if s.dialect == Postgres {
 		dialect = goose.DialectPostgres
 	}
-	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	// Each area of the product numbers its migrations in its own range
+	// (README): a foundation migration merged after the events' ones is
+	// "out of order" on databases that already have the events' tables, and
+	// must still be applied.
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true), goose.WithAllowOutofOrder(true)}
 	if logger != nil {
 		opts = append(opts, goose.WithSlog(logger))
 	}

@@ -30,3 +30,32 @@ func TestMigrationsReversible(t *testing.T) {
 		}
 	})
 }
+
+// A migration of a lower range merged after higher ones were applied (the
+// ranges of the README) is still applied on existing databases.
+func TestMigrationMergedOutOfOrder(t *testing.T) {
+	testutil.EachStore(t, nil, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		_, w := s.SQL()
+		// As if 0002 had not existed when this database was last migrated.
+		if _, err := w.ExecContext(ctx, "DROP INDEX users_email_lower"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.ExecContext(ctx, "DELETE FROM goose_db_version WHERE version_id = 2"); err != nil {
+			t.Fatal(err)
+		}
+		m, err := s.Migrator(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pending, err := m.Pending(ctx); err != nil || !pending {
+			t.Fatalf("pending = %v, %v; want the missing migration pending", pending, err)
+		}
+		if n, err := m.Up(ctx); err != nil || n != 1 {
+			t.Fatalf("up = %d, %v; want the missing migration applied", n, err)
+		}
+		if pending, _ := m.Pending(ctx); pending {
+			t.Fatal("still pending")
+		}
+	})
+}
