@@ -300,6 +300,11 @@ func TestServeFirstStartAndGracefulShutdown(t *testing.T) {
 		}
 	}
 
+	// user create works while the server runs (same SQLite file).
+	if out, _, err := runCmd(t, env, "user", "create", "--email", "chef@example.org", "--name", "Chef", "--role", "admin"); err != nil || !strings.HasPrefix(out, "created admin") {
+		t.Fatalf("user create while serving: %q %v", out, err)
+	}
+
 	// A migration rolled back by hand makes the instance not ready.
 	if _, _, err := runCmd(t, env, "migrate", "down"); err != nil {
 		t.Fatal(err)
@@ -383,8 +388,8 @@ func TestServeFirstStartAndGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := openTestStore(t, env)
-	if n, _ := s.CountAdmins(context.Background()); n != 1 {
-		t.Fatalf("%d admins", n)
+	if n, _ := s.CountAdmins(context.Background()); n != 2 {
+		t.Fatalf("%d admins, want admin@localhost and the one made while serving", n)
 	}
 }
 
