@@ -54,6 +54,13 @@ func TestAPIMe(t *testing.T) {
 	if me.ID != u.ID || me.Email != u.Email || me.Name != u.Name || me.Role != "organiser" || me.Direction == nil || *me.Direction != "DNUM" {
 		t.Fatalf("me = %+v", me)
 	}
+	// The feed URL is the user's private feed: it answers with a calendar.
+	if me.CalendarFeedURL == nil || !strings.HasPrefix(*me.CalendarFeedURL, ts.Config.URL("/feeds/users/"+u.ID+"/")) {
+		t.Fatalf("calendar_feed_url = %v", me.CalendarFeedURL)
+	}
+	if p := ts.newClient().get(strings.TrimPrefix(*me.CalendarFeedURL, ts.Config.URL(""))); p.Status != http.StatusOK || !strings.Contains(p.Body, "BEGIN:VCALENDAR") {
+		t.Fatalf("GET feed = %d", p.Status)
+	}
 	if r.Header.Get("Cache-Control") != "no-store" || r.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Fatalf("headers = %v", r.Header)
 	}

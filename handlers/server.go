@@ -33,9 +33,6 @@ type Deps struct {
 	// ExtraFormActions are origins that forms may lead to besides Agora
 	// itself (the OpenID Connect provider), added to the CSP form-action.
 	ExtraFormActions []string
-	// UserFeedURL gives a user's personal calendar feed URL, for the API;
-	// may be nil (the feed is then not shown).
-	UserFeedURL func(u models.User) string
 	// Ready reports extra readiness conditions (pending migrations); may be nil.
 	Ready func(ctx context.Context) error
 }
