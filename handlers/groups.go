@@ -776,9 +776,33 @@ func (s *Server) removeMember(c *gin.Context, userID string) {
 	}
 	u := currentUser(c)
 	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
+		// What the member had in their calendar, before they go.
+		m, err := tx.Membership(ctx, g.ID, userID)
+		if err != nil {
+			return err
+		}
+		upcoming, err := tx.GroupSessions(ctx, g.ID, userID, true, 100)
+		if err != nil {
+			return err
+		}
 		promos, err := tx.RemoveMember(ctx, *u, g.ID, userID)
 		if err != nil {
 			return err
+		}
+		if m.Invitations {
+			gone, err := tx.UserByID(ctx, userID)
+			if err != nil {
+				return err
+			}
+			var sessions []models.Session
+			for _, it := range upcoming {
+				if it.Answer != models.AnswerNo {
+					sessions = append(sessions, it.Session)
+				}
+			}
+			if _, err := s.Invite.QueueRemoval(ctx, tx, sessions, g.Title, gone); err != nil {
+				return err
+			}
 		}
 		if err := s.tellPromoted(ctx, tx, promos); err != nil {
 			return err

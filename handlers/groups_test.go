@@ -204,8 +204,25 @@ func TestInvitationOptOutAndLateJoiner(t *testing.T) {
 	// A member who joins later gets the upcoming sessions' invitations.
 	b, _ := ts.loginAs("bob@example.org", models.RoleAgent)
 	mustRedirect(t, b.post("/groups/"+gid+"/join", nil), "bob joins")
-	if got := recipients(ts.outbox("session.invitation")); got != "orga@example.org bob@example.org" {
+	inv := ts.outbox("session.invitation")
+	if got := recipients(inv); got != "orga@example.org bob@example.org" {
 		t.Fatalf("invitations to %q, want bob's too", got)
+	}
+	// Leaving takes the sessions out of the leaver's calendar (same UID, CANCEL).
+	mustRedirect(t, b.post("/groups/"+gid+"/leave", nil), "bob leaves")
+	gone := ts.outbox("session.removed")
+	if len(gone) != 1 || gone[0].Recipient != "bob@example.org" {
+		t.Fatalf("removal messages = %+v", gone)
+	}
+	method, ev := parseICS(t, gone[0].ICSBody)
+	_, invEv := parseICS(t, inv[1].ICSBody)
+	if method != "CANCEL" || ev.Props.Get("UID").Value != invEv.Props.Get("UID").Value {
+		t.Fatalf("removal: method %s uid %s", method, ev.Props.Get("UID").Value)
+	}
+	// Alice, who opted out of invitations, gets no removal when she leaves.
+	mustRedirect(t, a.post("/groups/"+gid+"/leave", nil), "alice leaves")
+	if n := len(ts.outbox("session.removed")); n != 1 {
+		t.Fatalf("%d removal messages after alice left", n)
 	}
 }
 

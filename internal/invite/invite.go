@@ -67,6 +67,7 @@ const (
 	Created   Change = "created"   // METHOD:REQUEST, SEQUENCE as stored (0)
 	Updated   Change = "updated"   // METHOD:REQUEST, same UID, higher SEQUENCE
 	Cancelled Change = "cancelled" // METHOD:CANCEL, STATUS:CANCELLED
+	Removed   Change = "removed"   // METHOD:CANCEL to one person who no longer takes part
 )
 
 // SessionMail is the .Data of the "session_invitation" email template.
@@ -167,6 +168,37 @@ func (s *Sender) QueueSession(ctx context.Context, tx *models.Tx, change Change,
 			Method: method, Event: ev, To: ical.Person{Name: u.Name, Email: u.Email},
 			Template: "session_invitation",
 			Data:     SessionMail{Change: change, Context: context, Session: sess, Before: before, URL: ev.URL, Recipient: u.Name},
+		})
+		if err != nil {
+			return n, err
+		}
+		queued, err := tx.Enqueue(ctx, msg)
+		if err != nil {
+			return n, err
+		}
+		if queued {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// QueueRemoval enqueues, in tx, a METHOD:CANCEL of each session to a person
+// who no longer takes part (they left the group, or were removed), so the
+// sessions leave their calendar. The sessions themselves are unchanged:
+// SEQUENCE stays, and the dedupe key says "removed".
+func (s *Sender) QueueRemoval(ctx context.Context, tx *models.Tx, sessions []models.Session, context string, u models.User) (int, error) {
+	n := 0
+	for _, sess := range sessions {
+		if sess.Cancelled() {
+			continue
+		}
+		ev := s.SessionEvent(sess, context)
+		msg, err := s.Compose(Message{
+			Kind: "session.removed", DedupeKey: SessionDedupeKey(sess.ID, sess.Sequence, u.ID) + ":removed",
+			Method: ical.MethodCancel, Event: ev, To: ical.Person{Name: u.Name, Email: u.Email},
+			Template: "session_invitation",
+			Data:     SessionMail{Change: Removed, Context: context, Session: sess, URL: ev.URL, Recipient: u.Name},
 		})
 		if err != nil {
 			return n, err
