@@ -9,6 +9,7 @@ import (
 
 	"github.com/dnum-sociaux/agora/assets"
 	"github.com/dnum-sociaux/agora/internal/config"
+	"github.com/dnum-sociaux/agora/internal/eventmail"
 	"github.com/dnum-sociaux/agora/internal/ical"
 	"github.com/dnum-sociaux/agora/internal/invite"
 	"github.com/dnum-sociaux/agora/internal/mail"
@@ -47,6 +48,7 @@ type Server struct {
 	openapi  []byte             // the API's OpenAPI document
 	cop      *http.CrossOriginProtection
 	oidc     *oidc.Client // nil when ProConnect is not configured
+	events   *eventmail.Notifier
 	handlers http.Handler
 }
 
@@ -79,8 +81,19 @@ func New(d Deps) *Server {
 		cop:     http.NewCrossOriginProtection(),
 	}
 	s.oidc = s.newOIDCClient()
+	s.events = EventNotifier(d)
 	s.handlers = s.routes()
 	return s
+}
+
+// EventNotifier builds the notifier that turns event registration changes
+// into emails (also used by the reminder job in main).
+func EventNotifier(d Deps) *eventmail.Notifier {
+	org := ical.Person{Email: "agora@localhost"}
+	if d.Config.MailFrom != nil {
+		org = ical.Person{Name: d.Config.MailFrom.Name, Email: d.Config.MailFrom.Address}
+	}
+	return eventmail.New(d.Mail, d.Config.BaseURL.String(), org, d.Now)
 }
 
 // ServeHTTP makes the server an http.Handler.

@@ -683,7 +683,7 @@ func TestExportStreamsAnswers(t *testing.T) {
 		})
 	}
 	var got []string
-	err := s.EachRegistration(ctx, models.RegistrationFilter{EventID: f.event.ID}, func(r models.Registration, a map[string]string) error {
+	err := s.EachRegistration(ctx, models.RegistrationFilter{EventID: f.event.ID}, func(r models.Registration, a map[string]string, _ []string) error {
 		got = append(got, r.Email+"="+a[q1.ID]+"/"+a[q2.ID])
 		return nil
 	})

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -107,55 +108,102 @@ func (d *DB) SearchForCheckIn(ctx context.Context, eventID, q string, limit int)
 }
 
 // EachRegistration streams the registrations matching f, in arrival order,
-// with their answers (question id → value), without loading them all: the
-// answers come from a second cursor read in the same order. Limit and
-// Offset are ignored.
-func (d *DB) EachRegistration(ctx context.Context, f RegistrationFilter, fn func(Registration, map[string]string) error) error {
+// with their answers (question id → value) and workshop places (titles,
+// "(liste d'attente)" marked), without loading them all: answers and
+// workshops come from cursors read in the same order. Limit and Offset are
+// ignored.
+func (d *DB) EachRegistration(ctx context.Context, f RegistrationFilter, fn func(r Registration, answers map[string]string, workshops []string) error) error {
 	cond, args := f.where("r.")
 	rows, err := d.query(ctx, "SELECT "+prefixed("r", regColumns)+" FROM registrations r WHERE "+cond+" ORDER BY r.seq, r.id", args...)
 	if err != nil {
 		return fmt.Errorf("export registrations: %w", err)
 	}
 	defer rows.Close()
-	ans, err := d.query(ctx, `SELECT a.registration_id, a.question_id, a.value FROM registration_answers a
-		JOIN registrations r ON r.id = a.registration_id WHERE `+cond+" ORDER BY r.seq, r.id", args...)
+	ans, err := newSideCursor(ctx, d, `SELECT r.seq, a.registration_id, a.question_id, a.value FROM registration_answers a
+		JOIN registrations r ON r.id = a.registration_id WHERE `+cond+" ORDER BY r.seq, r.id", args)
 	if err != nil {
 		return fmt.Errorf("export answers: %w", err)
 	}
-	defer ans.Close()
-	var pending struct {
-		ok              bool
-		reg, qid, value string
+	defer ans.close()
+	shops, err := newSideCursor(ctx, d, `SELECT r.seq, w.registration_id, s.title, w.state FROM registration_workshops w
+		JOIN registrations r ON r.id = w.registration_id JOIN sessions s ON s.id = w.session_id
+		WHERE `+cond+" AND w.state IN ('confirmed', 'waitlisted') ORDER BY r.seq, r.id, s.starts_at", args)
+	if err != nil {
+		return fmt.Errorf("export workshops: %w", err)
 	}
-	nextAnswer := func() error {
-		pending.ok = ans.Next()
-		if pending.ok {
-			return ans.Scan(&pending.reg, &pending.qid, &pending.value)
-		}
-		return ans.Err()
-	}
-	if err := nextAnswer(); err != nil {
-		return err
-	}
+	defer shops.close()
 	answers := map[string]string{}
+	var workshops []string
 	for rows.Next() {
 		r, err := scanRegistration(rows)
 		if err != nil {
 			return fmt.Errorf("scan registration: %w", err)
 		}
 		clear(answers)
-		for pending.ok && pending.reg == r.ID {
-			answers[pending.qid] = pending.value
-			if err := nextAnswer(); err != nil {
-				return err
-			}
+		workshops = workshops[:0]
+		if err := ans.take(r.Seq, r.ID, func(k, v string) { answers[k] = v }); err != nil {
+			return err
 		}
-		if err := fn(r, answers); err != nil {
+		if err := shops.take(r.Seq, r.ID, func(title, state string) {
+			if state == string(RegWaitlisted) {
+				title += " (liste d'attente)"
+			}
+			workshops = append(workshops, title)
+		}); err != nil {
+			return err
+		}
+		if err := fn(r, answers, workshops); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
 }
+
+// sideCursor reads (registration id, a, b) rows in registration order,
+// alongside the main cursor.
+type sideCursor struct {
+	rows      *sql.Rows
+	ok        bool
+	seq       int64
+	reg, a, b string
+}
+
+func newSideCursor(ctx context.Context, d *DB, q string, args []any) (*sideCursor, error) {
+	rows, err := d.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	c := &sideCursor{rows: rows}
+	return c, c.next()
+}
+
+func (c *sideCursor) next() error {
+	c.ok = c.rows.Next()
+	if c.ok {
+		return c.rows.Scan(&c.seq, &c.reg, &c.a, &c.b)
+	}
+	return c.rows.Err()
+}
+
+// take calls fn for the rows of registration (seq, id), skipping rows of
+// registrations that the main cursor does not have (changed between the
+// two reads).
+func (c *sideCursor) take(seq int64, id string, fn func(a, b string)) error {
+	for c.ok && (c.seq < seq || (c.seq == seq && c.reg < id)) {
+		if err := c.next(); err != nil {
+			return err
+		}
+	}
+	for c.ok && c.reg == id {
+		fn(c.a, c.b)
+		if err := c.next(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *sideCursor) close() { c.rows.Close() }
 
 // RegistrationCounts are the numbers shown above the registrations table.
 type RegistrationCounts struct {

