@@ -33,7 +33,7 @@ import (
 // Prefix is the URL path under which Handler must be mounted.
 const Prefix = "/assets/"
 
-//go:embed css js dsfr
+//go:embed css js dsfr vendor
 var embedded embed.FS
 
 const (

@@ -285,6 +285,14 @@ type eventFormPage struct {
 	Modes  []models.Modes
 }
 
+// Cancel is where the form's cancel link leads.
+func (p eventFormPage) Cancel() string {
+	if p.Event != nil {
+		return "/events/" + p.Event.ID
+	}
+	return "/events"
+}
+
 func (s *Server) eventNew(c *gin.Context) {
 	if !currentUser(c).IsOrganiser() {
 		s.forbidden(c, "Seuls les organisateurs peuvent créer un événement.")
