@@ -14,6 +14,7 @@ import (
 	"github.com/dnum-sociaux/agora/assets"
 	"github.com/dnum-sociaux/agora/handlers"
 	"github.com/dnum-sociaux/agora/internal/config"
+	"github.com/dnum-sociaux/agora/internal/eventmail"
 	"github.com/dnum-sociaux/agora/internal/ical"
 	"github.com/dnum-sociaux/agora/internal/invite"
 	"github.com/dnum-sociaux/agora/internal/jobs"
@@ -69,6 +70,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Now:       time.Now,
 	}
 	reminders := &jobs.Reminders{Store: store, Invite: inviter, Logger: log.With("job", "reminders"), Notify: worker.Notify}
+	eventReminders := &jobs.EventReminders{Store: store, Logger: log.With("job", "event_reminders"), Notify: worker.Notify,
+		Notifier: eventmail.New(composer, cfg.BaseURL.String(), inviter.Organizer, time.Now)}
 	srv := handlers.New(handlers.Deps{
 		Config:     cfg,
 		Store:      store,
@@ -115,6 +118,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	wg.Go(func() { worker.Run(workCtx) })
 	wg.Go(func() { purgeLoop(workCtx, store, log) })
 	wg.Go(func() { reminders.Run(workCtx) })
+	wg.Go(func() { eventReminders.Run(workCtx) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(ln) }()
