@@ -535,6 +535,10 @@ func TestPersonalFeedConditionalAndRevocable(t *testing.T) {
 	if p := cond("If-Modified-Since", last); p.Status != http.StatusNotModified {
 		t.Fatalf("If-Modified-Since: %d", p.Status)
 	}
+	head, _ := http.NewRequest(http.MethodHead, ts.URL+m[1], nil)
+	if p := anon.do(head); p.Status != http.StatusOK || p.Header.Get("ETag") != etag || p.Body != "" {
+		t.Fatalf("HEAD: %d %q", p.Status, p.Header.Get("ETag"))
+	}
 	// A change makes a new version.
 	ts.Clock.Advance(time.Minute)
 	a.post("/sessions/"+sid+"/answer", url.Values{"answer": {"maybe"}})

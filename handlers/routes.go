@@ -22,9 +22,11 @@ func (s *Server) routes() http.Handler {
 
 	// Calendar feeds: calendar apps carry no cookie; the URL holds the token.
 	feeds := r.Group("/feeds", s.requestContext, s.recoverPanic, s.securityHeaders, s.rateLimit)
-	feeds.GET("/users/:id/:token", s.userFeed)
-	feeds.GET("/groups/:id", s.groupFeed)
-	feeds.GET("/groups/:id/:token", s.groupFeed)
+	for _, method := range []string{http.MethodGet, http.MethodHead} { // some calendar apps probe with HEAD
+		feeds.Handle(method, "/users/:id/:token", s.userFeed)
+		feeds.Handle(method, "/groups/:id", s.groupFeed)
+		feeds.Handle(method, "/groups/:id/:token", s.groupFeed)
+	}
 
 	web := r.Group("/", s.requestContext, s.recoverPanic, s.securityHeaders, s.limitBody, s.loadSession, s.rateLimit, s.csrf)
 	web.GET("/", s.home)
