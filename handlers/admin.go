@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/dnum-sociaux/agora/internal/form"
+	"github.com/dnum-sociaux/agora/internal/render"
 	"github.com/dnum-sociaux/agora/models"
 )
 
@@ -131,6 +132,30 @@ func (f *userForm) Validate(dirs []models.Direction) form.Errors {
 	return errs
 }
 
+// directionOptions lists directions for a select.
+func directionOptions(dirs []models.Direction) []render.Option {
+	out := make([]render.Option, len(dirs))
+	for i, d := range dirs {
+		out[i] = render.Option{Value: d.Code, Label: d.Code + " — " + d.Name}
+	}
+	return out
+}
+
+// roleOptions lists roles for a select.
+func roleOptions() []render.Option {
+	out := make([]render.Option, len(models.Roles))
+	for i, r := range models.Roles {
+		out[i] = render.Option{Value: string(r), Label: r.Label()}
+	}
+	return out
+}
+
+// checked reads a checkbox: DSFR partials send "true", plain ones "on".
+func checked(c *gin.Context, name string) bool {
+	v := c.PostForm(name)
+	return v == "true" || v == "on"
+}
+
 func hasDirection(dirs []models.Direction, code string) bool {
 	for _, d := range dirs {
 		if d.Code == code && d.Active {
@@ -144,8 +169,8 @@ type adminUserNewPage struct {
 	Layout
 	Form       userForm
 	Errors     form.Errors
-	Directions []models.Direction
-	Roles      []models.Role
+	Directions []render.Option
+	Roles      []render.Option
 }
 
 func (s *Server) adminUserNew(c *gin.Context) {
@@ -160,7 +185,7 @@ func (s *Server) renderUserNew(c *gin.Context, status int, f userForm, errs form
 	}
 	s.render(c, status, "admin_user_new", adminUserNewPage{
 		Layout: s.layout(c, "Ajouter un utilisateur", "admin", adminCrumb, Crumb{Label: "Utilisateurs", URL: "/admin/users"}, Crumb{Label: "Ajouter"}),
-		Form:   f, Errors: errs, Directions: dirs, Roles: models.Roles,
+		Form:   f, Errors: errs, Directions: directionOptions(dirs), Roles: roleOptions(),
 	})
 }
 
@@ -270,7 +295,7 @@ func (s *Server) renderDirections(c *gin.Context, status int, f directionForm, e
 // adminDirectionSave creates a direction or updates one (same code).
 func (s *Server) adminDirectionSave(c *gin.Context) {
 	ctx := c.Request.Context()
-	f := directionForm{Code: c.PostForm("code"), Name: c.PostForm("name"), Active: c.PostForm("active") == "on"}
+	f := directionForm{Code: c.PostForm("code"), Name: c.PostForm("name"), Active: checked(c, "active")}
 	if errs := f.Validate(); errs.Any() {
 		s.renderDirections(c, http.StatusUnprocessableEntity, f, errs)
 		return

@@ -248,7 +248,7 @@ func TestAuditLog(t *testing.T) {
 func TestProfileNotificationPreference(t *testing.T) {
 	ts := newTestServer(t)
 	c, u := ts.loginAs("a@example.org", models.RoleAgent)
-	if p := c.get("/profile"); !strings.Contains(p.Body, `id="notify_email" name="notify_email" checked`) {
+	if p := c.get("/profile"); !strings.Contains(p.Body, `id="notify_email" name="notify_email" value="true" checked`) {
 		t.Fatal("notifications not on by default")
 	}
 	if p := c.post("/profile", url.Values{"name": {"Marie Curie"}, "direction": {"DREES"}}); p.Status != http.StatusSeeOther {
@@ -259,7 +259,7 @@ func TestProfileNotificationPreference(t *testing.T) {
 		t.Fatalf("after unchecking: %+v", got)
 	}
 	p := c.get("/profile")
-	if strings.Contains(p.Body, `name="notify_email" checked`) || !strings.Contains(p.Body, "Votre profil est enregistré") {
+	if strings.Contains(p.Body, `name="notify_email" value="true" checked`) || !strings.Contains(p.Body, "Votre profil est enregistré") {
 		t.Fatal("profile page does not show the saved choice and the confirmation")
 	}
 	c.post("/profile", url.Values{"name": {"Marie Curie"}, "direction": {"DREES"}, "notify_email": {"on"}})

@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/dnum-sociaux/agora/internal/form"
+	"github.com/dnum-sociaux/agora/internal/render"
 	"github.com/dnum-sociaux/agora/models"
 )
 
@@ -38,14 +39,14 @@ func (f *profileForm) Validate(ctx context.Context, db *models.DB) (form.Errors,
 }
 
 func profileFormFromRequest(c *gin.Context) profileForm {
-	return profileForm{Name: c.PostForm("name"), Direction: c.PostForm("direction"), NotifyEmail: c.PostForm("notify_email") == "on"}
+	return profileForm{Name: c.PostForm("name"), Direction: c.PostForm("direction"), NotifyEmail: checked(c, "notify_email")}
 }
 
 type profilePage struct {
 	Layout
 	Form       profileForm
 	Errors     form.Errors
-	Directions []models.Direction
+	Directions []render.Option
 	Next       string
 	Welcome    bool // first login: asks for name and direction
 }
@@ -56,7 +57,7 @@ func (s *Server) renderProfile(c *gin.Context, status int, p profilePage) {
 		s.serverError(c, "list directions", err)
 		return
 	}
-	p.Directions = dirs
+	p.Directions = directionOptions(dirs)
 	page := "profile"
 	if p.Welcome {
 		page = "welcome"
