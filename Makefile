@@ -6,7 +6,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 
 include assets.mk
 
-.PHONY: run build test test-go vet fmt fmt-check clean
+.PHONY: run build test test-go vet fmt fmt-check clean bench bench-smoke
 
 ## run: start Agora on http://localhost:8080 with the embedded SQLite database in ./data
 run:
@@ -32,6 +32,16 @@ fmt:
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+## bench: load Agora on the full data set next to the machine's ceiling; table + bench/results.json (< 5 min)
+bench:
+	$(GO) build -o bin/agora-bench ./cmd/agora-bench
+	bin/agora-bench $(BENCH_FLAGS)
+
+## bench-smoke: the same harness on a small data set with 1 s scenarios (checks the harness, not the figures)
+bench-smoke:
+	$(GO) build -o bin/agora-bench ./cmd/agora-bench
+	bin/agora-bench -small -o bin/bench-smoke.json
 
 clean:
 	rm -rf bin

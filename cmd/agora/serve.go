@@ -57,7 +57,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return fmt.Errorf("AGORA_SMTP_URL: %w", err)
 		}
 	}
-	worker := (&mail.Worker{Store: store, Sender: sender, Logger: log.With("worker", "mail")}).Init()
+	worker := (&mail.Worker{Store: store, Sender: sender, Logger: log.With("worker", "mail"),
+		BaseBackoff: cfg.MailBackoff, Lease: cfg.MailLease}).Init()
 	migrator, err := store.Migrator(nil)
 	if err != nil {
 		return err

@@ -43,6 +43,8 @@ type Config struct {
 	SessionAbsolute     time.Duration
 	OIDC                OIDC // login with ProConnect; zero when not configured
 	APIRateLimit        int  // API requests per minute per key; 0 disables
+	MailBackoff         time.Duration // first retry delay of the outbox, doubled each attempt
+	MailLease           time.Duration // how long a claimed email stays claimed before another attempt may take it
 }
 
 // OIDC configures login through an OpenID Connect provider (ProConnect).
@@ -89,6 +91,8 @@ var Vars = []Var{
 	{"AGORA_OIDC_SCOPES", DefaultOIDCScopes, "space-separated scopes asked for (openid is always included)"},
 	{"AGORA_OIDC_ACR", "", "acr_values asked for, e.g. eidas1 (optional)"},
 	{"AGORA_API_RATE_LIMIT", "600", "API requests per minute per API key (0 disables)"},
+	{"AGORA_MAIL_BACKOFF", "30s", "first delay before retrying an email (doubled each attempt, capped at 1h)"},
+	{"AGORA_MAIL_LEASE", "2m", "how long an email being sent stays claimed; after a crash it is retried once this has passed"},
 }
 
 // Load reads the configuration through getenv (os.Getenv in main).
@@ -172,6 +176,12 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.APIRateLimit, err = strconv.Atoi(get("AGORA_API_RATE_LIMIT", "600")); err != nil || c.APIRateLimit < 0 {
 		return c, errors.New("AGORA_API_RATE_LIMIT: must be a whole number of requests per minute (0 disables)")
+	}
+	if c.MailBackoff, err = time.ParseDuration(get("AGORA_MAIL_BACKOFF", "30s")); err != nil || c.MailBackoff < 10*time.Millisecond || c.MailBackoff > time.Hour {
+		return c, errors.New("AGORA_MAIL_BACKOFF: must be a duration between 10ms and 1h, such as 30s")
+	}
+	if c.MailLease, err = time.ParseDuration(get("AGORA_MAIL_LEASE", "2m")); err != nil || c.MailLease < time.Second {
+		return c, errors.New("AGORA_MAIL_LEASE: must be a duration of at least 1s, such as 2m")
 	}
 	if key := get("AGORA_SECRET_KEY", ""); key != "" {
 		if len(key) < 32 {

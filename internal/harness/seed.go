@@ -1,0 +1,177 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/dnum-sociaux/agora/assets"
+	"github.com/dnum-sociaux/agora/internal/mail"
+	"github.com/dnum-sociaux/agora/internal/render"
+	"github.com/dnum-sociaux/agora/models"
+	"github.com/dnum-sociaux/agora/templates"
+)
+
+// DataSet is the size of the realistic data set the benchmark runs on.
+type DataSet struct {
+	Agents    int // accounts with a name and a direction
+	Outbox    int // delivered emails in the outbox (what the admin pages list)
+	Sessions  int // logged-in browsers among the agents (one per load worker)
+	Groups    int // working groups (seeded once the groups models exist)
+	GroupSess int // sessions of those groups
+	Workshops int // workshops of the product event
+}
+
+// FullDataSet is the data set: directions, 5,000 agents, 1,000
+// groups, 20,000 sessions, one event with 100 workshops.
+var FullDataSet = DataSet{Agents: 5000, Outbox: 5000, Sessions: 200, Groups: 1000, GroupSess: 20000, Workshops: 100}
+
+// Seeded is what Seed made and what the load needs to replay it.
+type Seeded struct {
+	Directions    int
+	Agents        int
+	Outbox        int
+	AdminEmail    string
+	AdminSession  string   // cookie value of a logged-in admin
+	AgentSessions []string // cookie values of logged-in agents
+	Pending       []string // parts of the data set whose models are not on main yet
+	Took          time.Duration
+}
+
+// Seed migrates the database at dsn and fills it through the models (the
+// same code paths and rules as the application), in a few large transactions.
+func Seed(ctx context.Context, dsn string, ds DataSet) (Seeded, error) {
+	t0 := time.Now()
+	var out Seeded
+	store, err := models.Open(ctx, dsn, models.Options{})
+	if err != nil {
+		return out, err
+	}
+	defer store.Close()
+	m, err := store.Migrator(nil)
+	if err != nil {
+		return out, err
+	}
+	if _, err := m.Up(ctx); err != nil {
+		return out, err
+	}
+	composer, err := Composer("http://agora.test")
+	if err != nil {
+		return out, err
+	}
+	err = store.Tx(ctx, func(tx *models.Tx) error {
+		if _, err := tx.SeedDirections(ctx); err != nil {
+			return err
+		}
+		dirs, err := tx.ListDirections(ctx, false)
+		if err != nil {
+			return err
+		}
+		out.Directions = len(dirs)
+		admin, err := tx.CreateUser(ctx, models.NewUser{Email: "admin@bench.test", Name: "Admin Bench", DirectionCode: "DNUM", Role: models.RoleAdmin})
+		if err != nil {
+			return err
+		}
+		out.AdminEmail = admin.Email
+		if out.AdminSession, err = tx.CreateWebSession(ctx, admin.ID, 24*time.Hour); err != nil {
+			return err
+		}
+		for i := range ds.Agents {
+			u, err := tx.CreateUser(ctx, models.NewUser{
+				Email:         AgentEmail(i),
+				Name:          fmt.Sprintf("Agent %05d Dupont", i),
+				DirectionCode: dirs[i%len(dirs)].Code,
+				Role:          models.RoleAgent,
+			})
+			if err != nil {
+				return err
+			}
+			if i < ds.Sessions {
+				secret, err := tx.CreateWebSession(ctx, u.ID, 24*time.Hour)
+				if err != nil {
+					return err
+				}
+				out.AgentSessions = append(out.AgentSessions, secret)
+			}
+			out.Agents++
+		}
+		for i := range ds.Outbox {
+			msg, err := LoginMail(composer, fmt.Sprintf("seed:%d", i), AgentEmail(i%max(ds.Agents, 1)))
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Enqueue(ctx, msg); err != nil {
+				return err
+			}
+			out.Outbox++
+		}
+		return nil
+	})
+	if err != nil {
+		return out, fmt.Errorf("seed: %w", err)
+	}
+	// The seeded emails are history: delivered long ago, not for the worker.
+	_, w := store.SQL()
+	if _, err := w.ExecContext(ctx, "UPDATE outbox SET state = 'sent', sent_at = created_at, captured = TRUE WHERE dedupe_key LIKE 'seed:%'"); err != nil {
+		return out, err
+	}
+	if ds.Groups > 0 {
+		out.Pending = append(out.Pending, fmt.Sprintf("%d groups with %d sessions (groups models not on main yet)", ds.Groups, ds.GroupSess))
+	}
+	if ds.Workshops > 0 {
+		out.Pending = append(out.Pending, fmt.Sprintf("one event with %d workshops (event models not on main yet)", ds.Workshops))
+	}
+	out.Took = time.Since(t0)
+	return out, nil
+}
+
+// AgentEmail is the address of seeded agent i.
+func AgentEmail(i int) string { return fmt.Sprintf("agent%05d@bench.test", i) }
+
+// Composer renders Agora's real email templates.
+func Composer(baseURL string) (*mail.Composer, error) {
+	static, err := assets.New()
+	if err != nil {
+		return nil, err
+	}
+	r, err := render.New(templates.FS, map[string]any{"asset": static.URL})
+	if err != nil {
+		return nil, err
+	}
+	return mail.NewComposer(r, baseURL), nil
+}
+
+// LoginMail composes a login email like the one Agora sends.
+func LoginMail(c *mail.Composer, key, to string) (models.OutboxMessage, error) {
+	_, hash := models.NewSecret()
+	return c.Compose("login", key, to, "login", struct {
+		Link    string
+		Minutes int
+	}{Link: "http://agora.test/login/" + hash[:43], Minutes: 15})
+}
+
+// EnqueueMails adds n pending login emails to the outbox of a running
+// Agora's database, in one transaction; the worker picks them up.
+func EnqueueMails(ctx context.Context, dsn, prefix string, n int) error {
+	store, err := models.Open(ctx, dsn, models.Options{})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	composer, err := Composer("http://agora.test")
+	if err != nil {
+		return err
+	}
+	return store.Tx(ctx, func(tx *models.Tx) error {
+		for i := range n {
+			msg, err := LoginMail(composer, fmt.Sprintf("%s:%d", prefix, i), fmt.Sprintf("%s%05d@bench.test", prefix, i))
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Enqueue(ctx, msg); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
