@@ -6,7 +6,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 
 include assets.mk
 
-.PHONY: run build test test-go vet fmt fmt-check clean bench bench-smoke
+.PHONY: run build test test-go vet fmt fmt-check clean bench bench-smoke drills
 
 ## run: start Agora on http://localhost:8080 with the embedded SQLite database in ./data
 run:
@@ -37,6 +37,10 @@ fmt-check:
 bench:
 	$(GO) build -o bin/agora-bench ./cmd/agora-bench
 	bin/agora-bench $(BENCH_FLAGS)
+
+## drills: fault drills against the real binary (kill -9, SMTP outage, database gone, slow clients), about 70 s
+drills:
+	$(GO) test -tags drills -count=1 -parallel 2 -v ./internal/drills/
 
 ## bench-smoke: the same harness on a small data set with 1 s scenarios (checks the harness, not the figures)
 bench-smoke:

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -301,8 +302,17 @@ func (s *Server) logout(c *gin.Context) {
 	s.redirectWithFlash(c, "/", "info", "Vous êtes déconnecté·e.")
 }
 
-// serverError logs err and answers with the 500 page.
+// serverError logs err and answers with the 500 page, or with the 503 page
+// when the database does not answer (the user can only wait; the database
+// drill checks it).
 func (s *Server) serverError(c *gin.Context, what string, err error) {
 	s.log(c).Error(what, "error", err)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), time.Second)
+	defer cancel()
+	if s.Store.Ping(ctx) != nil {
+		c.Header("Retry-After", "30")
+		s.errorPage(c, http.StatusServiceUnavailable, "")
+		return
+	}
 	s.errorPage(c, http.StatusInternalServerError, "")
 }

@@ -11,6 +11,7 @@ left_out=()
 
 step "go vet"
 go vet ./...
+go vet -tags drills ./internal/drills/
 
 step "formatting"
 make -s fmt-check
@@ -27,6 +28,13 @@ fi
 
 step "go test -race"
 go test -race -count=1 ./...
+
+step "fault drills (make drills)"
+if ! scripts/pgbin.sh >/dev/null 2>&1; then
+	[ "${CI:-}" = "true" ] && fail "the database drill needs PostgreSQL's server binaries (initdb, pg_ctl) with CI=true"
+	left_out+=("database-gone drill (no initdb/pg_ctl under /usr/lib/postgresql)")
+fi
+make -s drills
 
 echo
 if [ ${#left_out[@]} -gt 0 ]; then

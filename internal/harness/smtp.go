@@ -42,7 +42,8 @@ type SMTPServer struct {
 	mode       SMTPMode
 	reject     map[string]bool
 	received   []Received
-	sessions   []time.Time // when each session was opened (accepted or refused)
+	sessions   []time.Time // when each connection asked for a session (accepted or refused)
+	seen       map[*smtp.Conn]bool
 	srv        *smtp.Server
 	notify     chan struct{}
 	listenerUp bool
@@ -142,7 +143,7 @@ func (s *SMTPServer) Count() int {
 	return len(s.received)
 }
 
-// Sessions returns when each SMTP session was opened, refused ones included.
+// Sessions returns when each connection asked for a session, refused ones included.
 func (s *SMTPServer) Sessions() []time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -168,10 +169,18 @@ func (s *SMTPServer) WaitCount(n int, timeout time.Duration) bool {
 // Close stops the server.
 func (s *SMTPServer) Close() error { return s.Down() }
 
-func (s *SMTPServer) newSession(*smtp.Conn) (smtp.Session, error) {
+func (s *SMTPServer) newSession(c *smtp.Conn) (smtp.Session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sessions = append(s.sessions, time.Now())
+	// A refused EHLO is retried as HELO on the same connection: count
+	// connections, not greetings.
+	if s.seen == nil {
+		s.seen = map[*smtp.Conn]bool{}
+	}
+	if !s.seen[c] {
+		s.seen[c] = true
+		s.sessions = append(s.sessions, time.Now())
+	}
 	if s.mode == SMTPRefuse {
 		return nil, &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Service temporarily unavailable"}
 	}
