@@ -6,7 +6,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 
 include assets.mk
 
-.PHONY: run build test test-go vet fmt fmt-check clean bench bench-smoke drills
+.PHONY: run build test test-go vet fmt fmt-check clean bench bench-smoke drills fuzz e2e
 
 ## run: start Agora on http://localhost:8080 with the embedded SQLite database in ./data
 run:
@@ -41,6 +41,14 @@ bench:
 ## drills: fault drills against the real binary (kill -9, SMTP outage, database gone, slow clients), about 70 s
 drills:
 	$(GO) test -tags drills -count=1 -parallel 2 -v ./internal/drills/
+
+## fuzz: every fuzz target briefly (FUZZTIME=5s each by default); findings land in <pkg>/testdata/fuzz
+fuzz:
+	./scripts/fuzz.sh
+
+## e2e: browser journeys in Debian's Chromium with axe-core and Lighthouse (needs chromium and node)
+e2e:
+	./scripts/e2e.sh
 
 ## bench-smoke: the same harness on a small data set with 1 s scenarios (checks the harness, not the figures)
 bench-smoke:

@@ -29,6 +29,9 @@ fi
 step "go test -race"
 go test -race -count=1 ./...
 
+step "fuzzing, briefly (make fuzz)"
+FUZZTIME="${FUZZTIME:-4s}" scripts/fuzz.sh
+
 step "fault drills (make drills)"
 if ! scripts/pgbin.sh >/dev/null 2>&1; then
 	[ "${CI:-}" = "true" ] && fail "the database drill needs PostgreSQL's server binaries (initdb, pg_ctl) with CI=true"

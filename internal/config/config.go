@@ -41,8 +41,8 @@ type Config struct {
 	MagicLink           bool  // the email login link is offered
 	SessionIdle         time.Duration
 	SessionAbsolute     time.Duration
-	OIDC                OIDC // login with ProConnect; zero when not configured
-	APIRateLimit        int  // API requests per minute per key; 0 disables
+	OIDC                OIDC          // login with ProConnect; zero when not configured
+	APIRateLimit        int           // API requests per minute per key; 0 disables
 	MailBackoff         time.Duration // first retry delay of the outbox, doubled each attempt
 	MailLease           time.Duration // how long a claimed email stays claimed before another attempt may take it
 }
