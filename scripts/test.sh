@@ -39,6 +39,17 @@ if ! scripts/pgbin.sh >/dev/null 2>&1; then
 fi
 make -s drills
 
+step "browser journeys and accessibility (make e2e)"
+set +e
+scripts/e2e.sh
+rc=$?
+set -e
+if [ $rc -eq 3 ]; then
+	left_out+=("browser journeys and accessibility checks (no Chromium at /usr/bin/chromium or no Node.js)")
+elif [ $rc -ne 0 ]; then
+	fail "browser journeys failed (screenshots in e2e/artifacts/)"
+fi
+
 echo
 if [ ${#left_out[@]} -gt 0 ]; then
 	echo "Left out on this machine:"

@@ -424,8 +424,12 @@ func (b *bench) write() error {
 	if err := os.WriteFile(b.o.out, append(data, '\n'), 0o644); err != nil {
 		return err
 	}
+	md := strings.TrimSuffix(b.o.out, filepath.Ext(b.o.out)) + ".md"
+	if err := os.WriteFile(md, []byte(markdown(b.res)), 0o644); err != nil {
+		return err
+	}
 	b.targetsTable()
-	fmt.Fprintf(b.stdout, "\nresults written to %s\n", b.o.out)
+	fmt.Fprintf(b.stdout, "\nresults written to %s and %s\n", b.o.out, md)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dnum-sociaux/agora/internal/harness"
@@ -107,4 +108,34 @@ func targets(r Results) []Target {
 		Target{Name: "calendar feed", Target: "≥ 20% of the ceiling", Measured: "—", Status: "not yet"},
 	)
 	return out
+}
+
+// markdown renders the results as the README's tables.
+func markdown(r Results) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Run of %s on %s (%d CPUs, %s), %s per scenario after %s warm-up; data set: %d directions, %d agents, %d outbox emails.\n\n",
+		r.Started.Format("2006-01-02"), r.Machine.CPU, r.Machine.CPUs, r.Machine.GoVersion, r.Settings.Duration, r.Settings.Warmup,
+		r.DataSet.Directions, r.DataSet.Agents, r.DataSet.Outbox)
+	b.WriteString("| scenario | clients | per second | ceiling /s | vs ceiling | p50 | p99 | max | errors | peak RSS |\n")
+	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, s := range r.Scenarios {
+		x := s.Result
+		rate, ceil, ratio := fmt.Sprintf("%.0f", x.PerSecond), "—", "—"
+		if s.CeilingPerSecond > 0 {
+			ceil = fmt.Sprintf("%.0f", s.CeilingPerSecond)
+		}
+		if s.RatioToCeiling > 0 && s.Kind != "mail" {
+			ratio = fmt.Sprintf("%.1f%%", s.RatioToCeiling*100)
+		}
+		if s.Kind == "startup" {
+			rate = "—"
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %d | %.0f MB |\n", s.Name, x.Concurrency, rate, ceil, ratio,
+			ms(x.P50), ms(x.P99), ms(x.Max), x.Errors, s.PeakRSSMB)
+	}
+	b.WriteString("\n| target | wanted | measured | status |\n| --- | --- | --- | --- |\n")
+	for _, t := range r.Targets {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", t.Name, t.Target, t.Measured, t.Status)
+	}
+	return b.String()
 }
