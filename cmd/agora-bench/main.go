@@ -140,7 +140,7 @@ func (b *bench) all(ctx context.Context) error {
 	// 2. Agora on the full data set.
 	ds := harness.FullDataSet
 	if b.o.small {
-		ds = harness.DataSet{Agents: 300, Outbox: 300, Sessions: max(50, b.o.concurrency)}
+		ds = harness.DataSet{Agents: 300, Outbox: 300, Sessions: max(50, b.o.concurrency), Groups: 20, GroupSess: 200}
 	}
 	ds.Sessions = max(ds.Sessions, b.o.concurrency, b.o.burst)
 	if b.smtp, err = harness.StartSMTP(); err != nil {
@@ -153,12 +153,13 @@ func (b *bench) all(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	b.logf("seeding %d agents, %d outbox emails through the models", ds.Agents, ds.Outbox)
+	b.logf("seeding %d agents, %d outbox emails, %d groups with %d sessions through the models", ds.Agents, ds.Outbox, ds.Groups, ds.GroupSess)
 	seeded, err := harness.Seed(ctx, b.agora.DatabaseURL(), ds)
 	if err != nil {
 		return err
 	}
 	b.res.DataSet = DataSetInfo{Directions: seeded.Directions, Agents: seeded.Agents, Outbox: seeded.Outbox,
+		Groups: len(seeded.Groups), Sessions: seeded.GroupSessions,
 		NotYet: seeded.Pending, SeedSeconds: seeded.Took.Seconds()}
 	startup, err := b.agora.StartReady(20 * time.Second)
 	if err != nil {
@@ -190,6 +191,40 @@ func (b *bench) all(ctx context.Context) error {
 			return harness.Expect(client, req, p.status)
 		}
 		b.scenario(ctx, p.name, "page", b.o.concurrency, 0, fn)
+	}
+
+	if len(seeded.Groups) > 0 {
+		agentGet := func(path func(seq int) string, status int, etag string) func(ctx context.Context, worker, seq int) error {
+			return func(ctx context.Context, worker, seq int) error {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, b.agora.URL(path(seq)), nil)
+				req.AddCookie(&http.Cookie{Name: "agora_session", Value: seeded.AgentSessions[worker%len(seeded.AgentSessions)]})
+				if etag != "" {
+					req.Header.Set("If-None-Match", etag)
+				}
+				return harness.Expect(client, req, status)
+			}
+		}
+		group := func(seq int) string { return seeded.Groups[seq%len(seeded.Groups)] }
+		b.logf("scenario: groups directory")
+		b.scenario(ctx, fmt.Sprintf("groups directory page (%d groups)", len(seeded.Groups)), "page", b.o.concurrency, 0,
+			agentGet(func(int) string { return "/groups" }, http.StatusOK, ""))
+		b.logf("scenario: group page")
+		b.scenario(ctx, "group page (rotating over the groups)", "page", b.o.concurrency, 0,
+			agentGet(func(seq int) string { return "/groups/" + group(seq) }, http.StatusOK, ""))
+		b.logf("scenario: group feed, cold")
+		b.scenario(ctx, "group calendar feed, cold (200, rotating groups)", "feed", b.o.concurrency, 0,
+			agentGet(func(seq int) string { return "/feeds/groups/" + group(seq) }, http.StatusOK, ""))
+		resp, err := client.Get(b.agora.URL("/feeds/groups/" + seeded.Groups[0]))
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if etag := resp.Header.Get("ETag"); etag != "" {
+			b.logf("scenario: group feed, 304")
+			b.scenario(ctx, "group calendar feed, unchanged (304)", "feed", b.o.concurrency, 0,
+				agentGet(func(int) string { return "/feeds/groups/" + seeded.Groups[0] }, http.StatusNotModified, etag))
+		}
 	}
 
 	// A write burst: login-link requests (a transaction with a token and an
@@ -374,9 +409,7 @@ func (b *bench) addPending() {
 	b.res.NotYet = []string{
 		"registration burst (100 concurrent, exactly the capacity confirmed): needs the event models (issue 4)",
 		"RSVP burst on one session: needs sessions/RSVP (issue 3)",
-		"groups directory page, group page: issue 3",
 		"event programme page: issue 4",
-		"calendar feed, cold and 304: issue 3 (internal/ical feed)",
 		"CSV export of 10,000 registrations: issue 4",
 	}
 }

@@ -45,6 +45,8 @@ type DataSetInfo struct {
 	Directions  int      `json:"directions"`
 	Agents      int      `json:"agents"`
 	Outbox      int      `json:"outbox_emails"`
+	Groups      int      `json:"groups"`
+	Sessions    int      `json:"group_sessions"`
 	NotYet      []string `json:"not_yet"`
 	SeedSeconds float64  `json:"seed_seconds"`
 }
@@ -84,6 +86,10 @@ func targets(r Results) []Target {
 		if s.Kind != "ceiling" {
 			peak = max(peak, s.PeakRSSMB)
 		}
+		if s.Kind == "feed" {
+			out = append(out, Target{Name: "calendar feed: " + s.Name, Target: "≥ 20% of the ceiling",
+				Measured: fmt.Sprintf("%.1f%%", s.RatioToCeiling*100), Status: status(s.RatioToCeiling >= 0.20 && s.Result.Errors == 0)})
+		}
 		if s.Kind == "page" && s.RatioToCeiling < worstPage {
 			worstPage, worstName = s.RatioToCeiling, s.Name
 		}
@@ -105,7 +111,6 @@ func targets(r Results) []Target {
 	}
 	out = append(out,
 		Target{Name: "registration burst", Target: "≥ 2,000/s, p99 < 50 ms, exactly the capacity confirmed", Measured: "—", Status: "not yet"},
-		Target{Name: "calendar feed", Target: "≥ 20% of the ceiling", Measured: "—", Status: "not yet"},
 	)
 	return out
 }
@@ -116,6 +121,9 @@ func markdown(r Results) string {
 	fmt.Fprintf(&b, "Run of %s on %s (%d CPUs, %s), %s per scenario after %s warm-up; data set: %d directions, %d agents, %d outbox emails.\n\n",
 		r.Started.Format("2006-01-02"), r.Machine.CPU, r.Machine.CPUs, r.Machine.GoVersion, r.Settings.Duration, r.Settings.Warmup,
 		r.DataSet.Directions, r.DataSet.Agents, r.DataSet.Outbox)
+	if r.DataSet.Groups > 0 {
+		fmt.Fprintf(&b, "Groups: %d with %d sessions.\n\n", r.DataSet.Groups, r.DataSet.Sessions)
+	}
 	b.WriteString("| scenario | clients | per second | ceiling /s | vs ceiling | p50 | p99 | max | errors | peak RSS |\n")
 	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, s := range r.Scenarios {

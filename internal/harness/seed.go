@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -34,6 +35,8 @@ type Seeded struct {
 	AdminEmail    string
 	AdminSession  string   // cookie value of a logged-in admin
 	AgentSessions []string // cookie values of logged-in agents
+	Groups        []string // ids of the seeded groups (open, active)
+	GroupSessions int
 	Pending       []string // parts of the data set whose models are not on main yet
 	Took          time.Duration
 }
@@ -116,9 +119,11 @@ func Seed(ctx context.Context, dsn string, ds DataSet) (Seeded, error) {
 		return out, err
 	}
 	if ds.Groups > 0 {
-		out.Pending = append(out.Pending, fmt.Sprintf("%d groups with %d sessions (groups models not on main yet)", ds.Groups, ds.GroupSess))
+		if err := seedGroups(ctx, store, ds, &out); err != nil {
+			return out, fmt.Errorf("seed groups: %w", err)
+		}
 	}
-	if ds.Workshops > 0 {
+	if ds.Workshops > 0 { // event models are on main; their seed comes with the registration burst
 		out.Pending = append(out.Pending, fmt.Sprintf("one event with %d workshops (event models not on main yet)", ds.Workshops))
 	}
 	out.Took = time.Since(t0)
@@ -174,4 +179,62 @@ func EnqueueMails(ctx context.Context, dsn, prefix string, n int) error {
 		}
 		return nil
 	})
+}
+
+// seedGroups creates ds.Groups open groups (organised by agents, ten
+// members each) holding ds.GroupSess sessions in all, weekly from now on.
+func seedGroups(ctx context.Context, store *models.Store, ds DataSet, out *Seeded) error {
+	perGroup := max(ds.GroupSess/ds.Groups, 1)
+	start := time.Now().UTC().Truncate(24 * time.Hour).Add(7*24*time.Hour + 8*time.Hour)
+	const chunk = 100 // groups per transaction
+	for first := 0; first < ds.Groups; first += chunk {
+		err := store.Tx(ctx, func(tx *models.Tx) error {
+			for i := first; i < min(first+chunk, ds.Groups); i++ {
+				org, err := tx.UserByEmail(ctx, AgentEmail(i%max(ds.Agents, 1)))
+				if err != nil {
+					return err
+				}
+				if org.Role != models.RoleOrganiser {
+					if err := tx.SetRole(ctx, org.ID, models.RoleOrganiser); err != nil {
+						return err
+					}
+					org.Role = models.RoleOrganiser
+				}
+				g, err := tx.CreateGroup(ctx, org, models.GroupInput{
+					Title:       fmt.Sprintf("Groupe de travail %04d", i),
+					Summary:     "Un groupe de travail de la DNUM sur les communs et le rôle métier.",
+					Description: "## Objectif\n\nPartager les pratiques.\n\n- un point\n- un autre",
+					Theme:       models.Themes[i%len(models.Themes)],
+					JoinPolicy:  models.JoinOpen,
+				})
+				if err != nil {
+					return err
+				}
+				out.Groups = append(out.Groups, g.ID)
+				for m := 1; m <= 10 && ds.Agents > 10; m++ {
+					u, err := tx.UserByEmail(ctx, AgentEmail((i*10+m)%ds.Agents))
+					if err != nil {
+						return err
+					}
+					if err := tx.Join(ctx, u, g.ID); err != nil && !errors.Is(err, models.ErrConflict) {
+						return err
+					}
+				}
+				for k := range perGroup {
+					at := start.Add(time.Duration(k)*7*24*time.Hour + time.Duration(i%8)*time.Hour)
+					if _, err := tx.CreateSession(ctx, org, models.NewSession{GroupID: g.ID, UIDHost: "agora.test",
+						SessionInput: models.SessionInput{Title: fmt.Sprintf("Séance %d", k+1), StartsAt: at, EndsAt: at.Add(90 * time.Minute),
+							Room: "Salle 1", Agenda: "Tour de table"}}); err != nil {
+						return err
+					}
+					out.GroupSessions++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
