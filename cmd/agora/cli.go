@@ -62,8 +62,11 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 }
 
 func userCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "role" {
+		return userRoleCmd(ctx, args[1:], getenv, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return usageError{"user takes: create --email E --name N --role R"}
+		return usageError{"user takes: create --email E --name N --role R, or role --email E --role R"}
 	}
 	fs := flag.NewFlagSet("user create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -128,6 +131,58 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if token != "" {
 		fmt.Fprintf(stdout, "one-time login link (valid 24 h, emails are not sent on this instance):\n    %s\n", cfg.URL("/login/"+token))
 	}
+	return nil
+}
+
+// userRoleCmd is `agora user role --email E --role R`: it changes the role
+// of an existing account (for instance one first created by a ProConnect login).
+func userRoleCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("user role", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	email := fs.String("email", "", "email address of the account")
+	role := fs.String("role", "", "admin, organiser or agent")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	var errs form.Errors
+	e := errs.Email("email", *email)
+	if msg := errs.Get("email"); msg != "" {
+		return usageError{"--email: " + msg}
+	}
+	r := models.Role(*role)
+	if !r.Valid() {
+		return usageError{"--role must be admin, organiser or agent"}
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg, newLogger(cfg, stderr), true)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	var before models.Role
+	err = store.Tx(ctx, func(tx *models.Tx) error {
+		u, err := tx.UserByEmail(ctx, e)
+		if err != nil {
+			return err
+		}
+		before = u.Role
+		if err := tx.SetRole(ctx, u.ID, r); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, models.Actor{Email: "cli"}, "user.role", "user", u.ID, string(before)+" → "+string(r)+" (ligne de commande)")
+	})
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		return fmt.Errorf("no account for %s", e)
+	case errors.Is(err, models.ErrLastAdmin):
+		return fmt.Errorf("%s is the last admin: make another account admin first", e)
+	case err != nil:
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %s → %s\n", e, before, r)
 	return nil
 }
 

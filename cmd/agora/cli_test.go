@@ -46,3 +46,40 @@ func TestTokenCreatePrintsTheKeyAlone(t *testing.T) {
 		t.Fatalf("no email: err %v, stdout %q", err, out.String())
 	}
 }
+
+func TestUserRole(t *testing.T) {
+	env := testEnv(t)
+	if _, _, err := runCmd(t, env, "user", "create", "--email", "chef@example.org", "--name", "Chef", "--role", "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCmd(t, env, "user", "create", "--email", "agent@example.org", "--name", "Agent", "--role", "agent"); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCmd(t, env, "user", "role", "--email", "Agent@Example.org", "--role", "organiser")
+	if err != nil || !strings.Contains(out, "agent → organiser") {
+		t.Fatalf("user role: %q %v", out, err)
+	}
+	s := openTestStore(t, env)
+	if u, _ := s.UserByEmail(context.Background(), "agent@example.org"); u.Role != models.RoleOrganiser {
+		t.Fatalf("role after: %s", u.Role)
+	}
+	if e, n, _ := s.ListAudit(context.Background(), models.AuditFilter{Action: "user.role"}); n != 1 || !strings.Contains(e[0].Detail, "agent → organiser") {
+		t.Fatalf("audit: %+v", e)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--email", "nobody@example.org", "--role", "admin"}, "no account"},
+		{[]string{"--email", "chef@example.org", "--role", "agent"}, "last admin"},
+		{[]string{"--email", "agent@example.org", "--role", "chef"}, "--role"},
+		{[]string{"--email", "pas-une-adresse", "--role", "admin"}, "--email"},
+	} {
+		if _, _, err := runCmd(t, env, append([]string{"user", "role"}, c.args...)...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("user role %v: %v, want an error about %q", c.args, err, c.want)
+		}
+	}
+	if u, _ := s.UserByEmail(context.Background(), "chef@example.org"); u.Role != models.RoleAdmin {
+		t.Fatal("the last admin lost the role")
+	}
+}

@@ -87,6 +87,8 @@ Usage:
   agora migrate up|down|status       apply, roll back the last, or list migrations
   agora user create --email E --name N --role admin|organiser|agent [--direction CODE]
                                      create an account (prints its id)
+  agora user role --email E --role admin|organiser|agent
+                                     change the role of an existing account
   agora token create --email E [--name N]
                                      create an API key for an account; prints the key alone
   agora version                      print the version
