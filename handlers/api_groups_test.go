@@ -2,8 +2,11 @@ package handlers_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -329,5 +332,68 @@ func TestAPIPagination(t *testing.T) {
 	org.get("/api/v1/groups?q=groupe+c").must(t, http.StatusOK).JSON(t, &found)
 	if len(found.Items) != 1 || found.Items[0].Title != "Groupe C" {
 		t.Fatalf("search = %+v", found)
+	}
+}
+
+// Concurrent retries with the same Idempotency-Key act once and all get the
+// first answer.
+func TestAPIRSVPIdempotencyConcurrent(t *testing.T) {
+	ts := newTestServer(t)
+	org := ts.api(ts.apiKey(ts.createUser("organiser@example.org", models.RoleOrganiser), "o"))
+	agent := ts.api(ts.apiKey(ts.createUser("agent@example.org", models.RoleAgent), "a"))
+	var g groupJSON
+	org.call(http.MethodPost, "/api/v1/groups", map[string]any{"title": "G"}).must(t, http.StatusCreated).JSON(t, &g)
+	agent.call(http.MethodPost, "/api/v1/groups/"+g.ID+"/members", nil).must(t, http.StatusCreated)
+	var sess sessionJSON
+	org.call(http.MethodPost, "/api/v1/groups/"+g.ID+"/sessions", map[string]any{"title": "S", "starts_at": "2027-01-15T14:00:00+01:00",
+		"ends_at": "2027-01-15T15:00:00+01:00", "room": "A"}).must(t, http.StatusCreated).JSON(t, &sess)
+	const n = 6
+	bodies := make(chan string, n)
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	var fresh atomic.Int32
+	for i := 0; i < n; i++ {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodPut, ts.URL+"/api/v1/sessions/"+sess.ID+"/rsvp", strings.NewReader(`{"answer":"yes"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+agent.key)
+			req.Header.Set("Idempotency-Key", "same-key")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			statuses <- resp.StatusCode
+			bodies <- string(b)
+			if resp.Header.Get("Idempotent-Replayed") != "true" {
+				fresh.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	close(bodies)
+	close(statuses)
+	for st := range statuses {
+		if st != http.StatusOK {
+			t.Fatalf("a concurrent retry got %d", st)
+		}
+	}
+	var first string
+	for b := range bodies {
+		if first == "" {
+			first = b
+		}
+		if b != first {
+			t.Fatalf("answers differ: %s vs %s", b, first)
+		}
+	}
+	if fresh.Load() != 1 {
+		t.Fatalf("%d requests acted, want 1 (the others replay its answer)", fresh.Load())
+	}
+	entries, _, _ := ts.Store.ListAudit(context.Background(), models.AuditFilter{Action: "session.answer"})
+	if len(entries) != 1 {
+		t.Fatalf("%d answers recorded, want 1", len(entries))
 	}
 }
