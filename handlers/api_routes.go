@@ -74,6 +74,34 @@ func (s *Server) apiOps() []apiOp {
 		{Method: http.MethodGet, Path: "/sessions/:id/attendees", Handler: s.apiSessionAttendees, Tag: "séances",
 			Summary: "Les réponses à une séance (membres et organisateurs)", Query: []apiParam{paramLimit, paramCursor},
 			OK: http.StatusOK, Result: Page[apiAttendee]{}, Errors: []int{http.StatusForbidden}},
+
+		// Events and registrations.
+		{Method: http.MethodGet, Path: "/events", Handler: s.apiEventList, Tag: "événements",
+			Summary: "Les événements publiés (et ceux que l'appelant organise)",
+			Query: []apiParam{{"when", "upcoming (default) or all", map[string]any{"type": "string", "enum": []string{"upcoming", "all"}}},
+				paramLimit, paramCursor},
+			OK: http.StatusOK, Result: Page[apiEvent]{}},
+		{Method: http.MethodGet, Path: "/events/:id", Handler: s.apiEventShow, Tag: "événements",
+			Summary: "Un événement, avec ses quotas et ses ateliers", OK: http.StatusOK, Result: apiEvent{}},
+		{Method: http.MethodGet, Path: "/events/:id/registrations", Handler: s.apiEventRegistrations, Tag: "événements",
+			Summary: "Les inscriptions : toutes pour les organisateurs, celles de leurs directions pour les référents, la sienne pour un agent",
+			Query: []apiParam{
+				{"q", "part of the name or email", map[string]any{"type": "string"}},
+				{"direction", "one direction code", map[string]any{"type": "string"}},
+				{"state", "confirmed, waitlisted or cancelled", map[string]any{"type": "string", "enum": []string{"confirmed", "waitlisted", "cancelled"}}},
+				paramLimit, paramCursor},
+			OK: http.StatusOK, Result: Page[apiRegistration]{}},
+		{Method: http.MethodPost, Path: "/events/:id/registrations", Handler: s.apiRegister, Tag: "événements",
+			Summary: "S'inscrire, ou inscrire quelqu'un (organisateurs ; référents pour les agents de leur direction)",
+			Doc: "Confirmed when a seat is free for the person's direction (its quota first, then the unreserved seats), otherwise waitlisted in order of arrival. " +
+				"The person receives the confirmation with the calendar invitation by email.",
+			Body: apiRegistrationInput{}, OK: http.StatusCreated, Result: apiRegistration{}, Location: true, Idempotent: true,
+			Errors: []int{http.StatusForbidden, http.StatusConflict}},
+		{Method: http.MethodGet, Path: "/registrations/:id", Handler: s.apiRegistrationShow, Tag: "événements",
+			Summary: "Une inscription (la personne, les organisateurs, les référents de sa direction)", OK: http.StatusOK, Result: apiRegistration{}},
+		{Method: http.MethodDelete, Path: "/registrations/:id", Handler: s.apiRegistrationCancel, Tag: "événements",
+			Summary: "Annuler une inscription", Doc: "The seat goes to the next in line, who is told by email; the person's calendar gets the cancellation.",
+			OK: http.StatusOK, Result: apiRegistration{}, Errors: []int{http.StatusConflict}},
 	}
 	return ops
 }
