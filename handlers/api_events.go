@@ -9,25 +9,13 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/dnum-sociaux/agora/internal/eventmail"
 	"github.com/dnum-sociaux/agora/internal/form"
-	"github.com/dnum-sociaux/agora/internal/ical"
 	"github.com/dnum-sociaux/agora/models"
 )
 
 // Events and registrations in the API. The rules are the models' (who may
 // register whom, seats, direction quotas, waiting lists, workshops), the
 // emails those of internal/eventmail, as for the web pages.
-
-// apiEventNotifier turns registration changes into emails, as the web
-// pages' notifier does.
-func (s *Server) apiEventNotifier() *eventmail.Notifier {
-	org := ical.Person{Email: "agora@localhost"}
-	if s.Config.MailFrom != nil {
-		org = ical.Person{Name: s.Config.MailFrom.Name, Email: s.Config.MailFrom.Address}
-	}
-	return eventmail.New(s.Mail, s.Config.BaseURL.String(), org, s.Now)
-}
 
 type apiQuota struct {
 	Direction string `json:"direction" doc:"direction code"`
@@ -431,7 +419,7 @@ func (s *Server) apiRegister(c *gin.Context) {
 		s.apiModelError(c, apiFieldErrors(errs, nil))
 		return
 	}
-	n := s.apiEventNotifier()
+	n := s.events
 	s.idempotent(c, body, func(tx *models.Tx) (int, string, any, error) {
 		r, err := tx.Register(ctx, n, nr)
 		if err != nil {
@@ -506,7 +494,7 @@ func (s *Server) apiRegistrationCancel(c *gin.Context) {
 	ctx := c.Request.Context()
 	u := currentUser(c)
 	byOrganiser := r.UserID != u.ID && r.Email != u.Email && acc.Organiser
-	n := s.apiEventNotifier()
+	n := s.events
 	var out apiRegistration
 	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
 		done, err := tx.CancelRegistration(ctx, n, actor(c), r.ID, byOrganiser)

@@ -16,9 +16,9 @@ type registrationJSON struct {
 	Position                              *int
 }
 
-// newEvent publishes an event with 2 seats, one reserved for DGS, organised
+// apiNewEvent publishes an event with 2 seats, one reserved for DGS, organised
 // by org, with corr as the DGS correspondent.
-func (ts *testServer) newEvent(org, corr models.User) models.Event {
+func (ts *testServer) apiNewEvent(org, corr models.User) models.Event {
 	ts.t.Helper()
 	ctx := context.Background()
 	var e models.Event
@@ -52,7 +52,7 @@ func TestAPIEventRegistrations(t *testing.T) {
 		corrUser, err = tx.CreateUser(context.Background(), models.NewUser{Email: "referent@dgs.example.org", Name: "Référente DGS", DirectionCode: "DGS"})
 		return err
 	})
-	e := ts.newEvent(orgUser, corrUser)
+	e := ts.apiNewEvent(orgUser, corrUser)
 	org := ts.api(ts.apiKey(orgUser, "o"))
 	corr := ts.api(ts.apiKey(corrUser, "c"))
 	agent := ts.api(ts.apiKey(ts.createUser("agent@example.org", models.RoleAgent), "a"))
