@@ -1,14 +1,17 @@
 package handlers
 
 import (
+	"container/list"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -85,8 +88,65 @@ func notModified(c *gin.Context, etag string, last time.Time) bool {
 	return false
 }
 
-func stampETag(prefix string, version int, st models.FeedStamp) string {
-	return fmt.Sprintf(`"%s%d-%d-%d-%d"`, prefix, version, st.Count, st.LastModified.Unix(), st.Extra)
+// stampETag makes a feed's ETag from its stamp and the text of anything
+// else the feed shows (the owner's name).
+func stampETag(prefix string, version int, st models.FeedStamp, other string) string {
+	h := fnv.New32a()
+	h.Write([]byte(other))
+	return fmt.Sprintf(`"%s%d-%d-%d-%s-%x"`, prefix, version, st.Count, st.LastModified.Unix(), st.Extra, h.Sum32())
+}
+
+// feedCache keeps the last body rendered for each feed with its ETag, so a
+// calendar app that polls without a conditional request (many do) costs
+// two small queries instead of a render. Bounded in bytes, least recently
+// used first out.
+type feedCache struct {
+	mu    sync.Mutex
+	max   int
+	size  int
+	order *list.List // of *feedEntry, most recent first
+	items map[string]*list.Element
+}
+
+type feedEntry struct {
+	key, etag string
+	body      []byte
+}
+
+func newFeedCache(maxBytes int) *feedCache {
+	return &feedCache{max: maxBytes, order: list.New(), items: map[string]*list.Element{}}
+}
+
+func (fc *feedCache) get(key, etag string) ([]byte, bool) {
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	el, ok := fc.items[key]
+	if !ok || el.Value.(*feedEntry).etag != etag {
+		return nil, false
+	}
+	fc.order.MoveToFront(el)
+	return el.Value.(*feedEntry).body, true
+}
+
+func (fc *feedCache) put(key, etag string, body []byte) {
+	if fc.max <= 0 || len(body) > fc.max/4 {
+		return
+	}
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if el, ok := fc.items[key]; ok {
+		fc.size -= len(el.Value.(*feedEntry).body)
+		fc.order.Remove(el)
+	}
+	fc.items[key] = fc.order.PushFront(&feedEntry{key: key, etag: etag, body: body})
+	fc.size += len(body)
+	for fc.size > fc.max {
+		last := fc.order.Back()
+		e := last.Value.(*feedEntry)
+		fc.order.Remove(last)
+		delete(fc.items, e.key)
+		fc.size -= len(e.body)
+	}
 }
 
 func writeCalendar(c *gin.Context, filename string, body []byte) {
@@ -112,17 +172,24 @@ func (s *Server) userFeed(c *gin.Context) {
 		c.String(http.StatusNotFound, "Flux introuvable : son adresse a peut-être été renouvelée.\n")
 		return
 	}
+	u, err := s.Store.UserByID(ctx, id)
+	if err != nil {
+		s.serverError(c, "feed owner", err)
+		return
+	}
 	st, err := s.Store.UserFeedStamp(ctx, id)
 	if err != nil {
 		s.serverError(c, "feed stamp", err)
 		return
 	}
-	if notModified(c, stampETag("u", prefs.FeedVersion, st), st.LastModified) {
+	// The owner's name and address are in every ATTENDEE line.
+	etag := stampETag("u", prefs.FeedVersion, st, u.Name+"\x00"+u.Email)
+	if notModified(c, etag, st.LastModified) {
 		return
 	}
-	u, err := s.Store.UserByID(ctx, id)
-	if err != nil {
-		s.serverError(c, "feed owner", err)
+	key := "u:" + id
+	if body, ok := s.feedCache.get(key, etag); ok {
+		writeCalendar(c, "agora.ics", body)
 		return
 	}
 	items, err := s.Store.UserFeedSessions(ctx, id)
@@ -135,6 +202,7 @@ func (s *Server) userFeed(c *gin.Context) {
 		s.serverError(c, "render feed", err)
 		return
 	}
+	s.feedCache.put(key, etag, body)
 	writeCalendar(c, "agora.ics", body)
 }
 
@@ -167,7 +235,13 @@ func (s *Server) serveGroupCalendar(c *gin.Context, g models.Group) {
 		s.serverError(c, "feed stamp", err)
 		return
 	}
-	if notModified(c, stampETag("g", g.FeedVersion, st), st.LastModified) {
+	etag := stampETag("g", g.FeedVersion, st, "")
+	if notModified(c, etag, st.LastModified) {
+		return
+	}
+	key := "g:" + g.ID
+	if body, ok := s.feedCache.get(key, etag); ok {
+		writeCalendar(c, "groupe.ics", body)
 		return
 	}
 	items, err := s.Store.GroupFeedSessions(ctx, g.ID)
@@ -183,6 +257,7 @@ func (s *Server) serveGroupCalendar(c *gin.Context, g models.Group) {
 		s.serverError(c, "render feed", err)
 		return
 	}
+	s.feedCache.put(key, etag, body)
 	writeCalendar(c, "groupe.ics", body)
 }
 

@@ -30,7 +30,7 @@ type benchServer struct {
 	user   models.User
 }
 
-func newBenchServer(b *testing.B, role models.Role) *benchServer {
+func newBenchServer(b *testing.B, role models.Role, cacheBytes ...int) *benchServer {
 	b.Helper()
 	clock := testutil.NewClock()
 	store := testutil.SQLite(b, clock.Now)
@@ -49,7 +49,7 @@ func newBenchServer(b *testing.B, role models.Role) *benchServer {
 		b.Fatal(err)
 	}
 	h := handlers.New(handlers.Deps{Config: &cfg, Store: store, Render: r, Assets: static,
-		Mail: mail.NewComposer(r, cfg.BaseURL.String()), Now: clock.Now})
+		Mail: mail.NewComposer(r, cfg.BaseURL.String()), Now: clock.Now, FeedCacheBytes: append(cacheBytes, 0)[0]})
 	bs := &benchServer{h: h, store: store}
 	ctx := context.Background()
 	testutil.MustTx(b, store, func(tx *models.Tx) error {
@@ -197,14 +197,22 @@ func (bs *benchServer) feed500(b *testing.B) string {
 	return url
 }
 
-// A personal feed with 500 sessions, rendered.
+// A personal feed with 500 sessions, rendered on every request (no cache).
 func BenchmarkUserFeed500(b *testing.B) {
-	bs := newBenchServer(b, models.RoleAdmin) // an admin may schedule in every group
+	bs := newBenchServer(b, models.RoleAdmin, -1) // an admin may schedule in every group
 	url := bs.feed500(b)
 	w := bs.get(b, url, nil)
 	if n := strings.Count(w.Body.String(), "BEGIN:VEVENT"); n != 500 {
 		b.Fatalf("feed has %d events", n)
 	}
+	bs.measure(b, url, nil, http.StatusOK)
+}
+
+// The same feed polled without a conditional request, unchanged: the body
+// rendered the first time is served again.
+func BenchmarkUserFeed500Cached(b *testing.B) {
+	bs := newBenchServer(b, models.RoleAdmin)
+	url := bs.feed500(b)
 	bs.measure(b, url, nil, http.StatusOK)
 }
 

@@ -545,6 +545,11 @@ func TestPersonalFeedConditionalAndRevocable(t *testing.T) {
 	if p := cond("If-None-Match", etag); p.Status != http.StatusOK || !strings.Contains(p.Body, "PARTSTAT=TENTATIVE") {
 		t.Fatalf("after a change: %d", p.Status)
 	}
+	// The owner's name is in the feed: renaming changes it (not a cached copy).
+	mustRedirect(t, a.post("/profile", url.Values{"name": {"Alice Renommée"}, "direction": {"DNUM"}}), "rename")
+	if p := anon.get(m[1]); !strings.Contains(strings.ReplaceAll(p.Body, "\r\n ", ""), "Alice Renommée") {
+		t.Fatal("the feed still shows the old name")
+	}
 	// Regenerate: the old URL is dead, a new one works; revoke: none works.
 	mustRedirect(t, a.post("/calendar/feed", url.Values{"action": {"regenerate"}}), "regenerate")
 	if p := anon.get(m[1]); p.Status != http.StatusNotFound {

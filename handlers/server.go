@@ -2,6 +2,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -26,6 +27,9 @@ type Deps struct {
 	Render *render.Renderer
 	Assets *assets.Assets
 	Mail   *mail.Composer
+	// FeedCacheBytes bounds the cache of rendered calendar feeds (0: 64 MiB,
+	// negative: no cache).
+	FeedCacheBytes int
 	// Invite composes calendar invitations; built from Mail and Config when nil.
 	Invite     *invite.Sender
 	NotifyMail func() // wakes the outbox worker after a commit; may be nil
@@ -41,15 +45,17 @@ type Deps struct {
 // Server holds the dependencies of every handler.
 type Server struct {
 	Deps
-	perIP    *ratelimit.Limiter // every request, per client IP
-	perUser  *ratelimit.Limiter // every request, per logged-in user
-	loginIP  *ratelimit.Limiter // login link requests, per IP
-	perKey   *ratelimit.Limiter // API requests, per API key
-	openapi  []byte             // the API's OpenAPI document
-	cop      *http.CrossOriginProtection
-	oidc     *oidc.Client // nil when ProConnect is not configured
-	events   *eventmail.Notifier
-	handlers http.Handler
+	perIP   *ratelimit.Limiter // every request, per client IP
+	perUser *ratelimit.Limiter // every request, per logged-in user
+	loginIP *ratelimit.Limiter // login link requests, per IP
+	perKey  *ratelimit.Limiter // API requests, per API key
+	openapi []byte             // the API's OpenAPI document
+	cop     *http.CrossOriginProtection
+	// feedCache holds the last rendered body of each calendar feed.
+	feedCache *feedCache
+	oidc      *oidc.Client // nil when ProConnect is not configured
+	events    *eventmail.Notifier
+	handlers  http.Handler
 }
 
 // New builds the server and its routes.
@@ -73,12 +79,13 @@ func New(d Deps) *Server {
 	}
 	n := d.Config.RateLimitPerMinute
 	s := &Server{
-		Deps:    d,
-		perIP:   ratelimit.New(n, time.Minute, d.Now),
-		perUser: ratelimit.New(n, time.Minute, d.Now),
-		loginIP: ratelimit.New(min(n, 20), 10*time.Minute, d.Now),
-		perKey:  ratelimit.New(d.Config.APIRateLimit, time.Minute, d.Now),
-		cop:     http.NewCrossOriginProtection(),
+		Deps:      d,
+		perIP:     ratelimit.New(n, time.Minute, d.Now),
+		perUser:   ratelimit.New(n, time.Minute, d.Now),
+		loginIP:   ratelimit.New(min(n, 20), 10*time.Minute, d.Now),
+		perKey:    ratelimit.New(d.Config.APIRateLimit, time.Minute, d.Now),
+		cop:       http.NewCrossOriginProtection(),
+		feedCache: newFeedCache(cmp.Or(d.FeedCacheBytes, 64<<20)),
 	}
 	s.oidc = s.newOIDCClient()
 	s.events = EventNotifier(d)

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -47,46 +48,64 @@ const FeedWindow = 365 * 24 * time.Hour
 type FeedStamp struct {
 	Count        int
 	LastModified time.Time // UTC, whole seconds
-	Extra        int64     // a sum that changes when answers or memberships change
+	// Extra changes with what has no timestamp of its own: answers added,
+	// removed or promoted off a waiting list, memberships gained or lost.
+	Extra string
 }
 
-func (d *DB) stamp(ctx context.Context, q string, args ...any) (FeedStamp, error) {
+// stamp runs q, which selects the number of sessions, then nTimes
+// timestamps (the latest is LastModified), then whole numbers for Extra.
+func (d *DB) stamp(ctx context.Context, nTimes, nInts int, q string, args ...any) (FeedStamp, error) {
 	var st FeedStamp
-	var a, b, c aggTime
-	var extra nullInt
-	if err := d.queryRow(ctx, q, args...).Scan(&st.Count, &a, &b, &c, &extra); err != nil {
+	times := make([]aggTime, nTimes)
+	ints := make([]nullInt, nInts)
+	dest := []any{&st.Count}
+	for i := range times {
+		dest = append(dest, &times[i])
+	}
+	for i := range ints {
+		dest = append(dest, &ints[i])
+	}
+	if err := d.queryRow(ctx, q, args...).Scan(dest...); err != nil {
 		return st, fmt.Errorf("feed stamp: %w", err)
 	}
-	for _, t := range []aggTime{a, b, c} {
+	for _, t := range times {
 		if t.After(st.LastModified) {
 			st.LastModified = t.UTC()
 		}
 	}
 	st.LastModified = st.LastModified.Truncate(time.Second)
-	st.Extra = extra.Int64
+	for i, n := range ints {
+		if i > 0 {
+			st.Extra += "."
+		}
+		st.Extra += strconv.FormatInt(n.Int64, 36)
+	}
 	return st, nil
 }
 
 // UserFeedStamp is the stamp of userID's private feed.
 func (d *DB) UserFeedStamp(ctx context.Context, userID string) (FeedStamp, error) {
 	since := d.Now().Add(-FeedWindow)
-	return d.stamp(ctx, `SELECT
+	return d.stamp(ctx, 4, 3, `SELECT
 		(SELECT COUNT(*) FROM sessions s JOIN group_members m ON m.group_id = s.group_id AND m.user_id = ? WHERE s.ends_at > ?),
 		(SELECT MAX(s.updated_at) FROM sessions s JOIN group_members m ON m.group_id = s.group_id AND m.user_id = ? WHERE s.ends_at > ?),
 		(SELECT MAX(r.answered_at) FROM rsvps r WHERE r.user_id = ?),
 		(SELECT MAX(m.joined_at) FROM group_members m WHERE m.user_id = ?),
-		(SELECT COUNT(*) FROM rsvps r WHERE r.user_id = ?) * 1000 + (SELECT COUNT(*) FROM group_members m WHERE m.user_id = ?)`,
-		userID, since, userID, since, userID, userID, userID, userID)
+		(SELECT MAX(g.updated_at) FROM work_groups g JOIN group_members m ON m.group_id = g.id AND m.user_id = ?),
+		(SELECT COUNT(*) FROM rsvps r WHERE r.user_id = ?),
+		(SELECT COUNT(*) FROM rsvps r WHERE r.user_id = ? AND r.waiting),
+		(SELECT COUNT(*) FROM group_members m WHERE m.user_id = ?)`,
+		userID, since, userID, since, userID, userID, userID, userID, userID, userID)
 }
 
 // GroupFeedStamp is the stamp of a group's feed.
 func (d *DB) GroupFeedStamp(ctx context.Context, groupID string) (FeedStamp, error) {
 	since := d.Now().Add(-FeedWindow)
-	return d.stamp(ctx, `SELECT
+	return d.stamp(ctx, 2, 0, `SELECT
 		(SELECT COUNT(*) FROM sessions s WHERE s.group_id = ? AND s.ends_at > ?),
 		(SELECT MAX(s.updated_at) FROM sessions s WHERE s.group_id = ? AND s.ends_at > ?),
-		(SELECT updated_at FROM work_groups WHERE id = ?),
-		NULL, 0`,
+		(SELECT updated_at FROM work_groups WHERE id = ?)`,
 		groupID, since, groupID, since, groupID)
 }
 

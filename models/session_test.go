@@ -503,6 +503,18 @@ func TestFeedStampChanges(t *testing.T) {
 		if c := st(); c == b || !c.LastModified.After(b.LastModified) {
 			t.Fatalf("an edit did not change the stamp: %+v %+v", b, c)
 		}
+		// A promotion off the waiting list changes the answer shown: new stamp.
+		f.must(func(tx *models.Tx) error {
+			_, err := tx.UpdateSession(f.ctx, org, s.ID, inputOf(s, func(in *models.SessionInput) { in.Agenda = "x"; in.Capacity = 1 }))
+			return err
+		})
+		f.answer(org, s.ID, models.AnswerYes)
+		f.answer(m, s.ID, models.AnswerYes) // waits
+		d := st()
+		f.answer(org, s.ID, models.AnswerNo) // m is promoted, same second
+		if e := st(); e == d {
+			t.Fatalf("a promotion did not change the stamp: %+v", e)
+		}
 		gs, err := f.s.GroupFeedStamp(f.ctx, g.ID)
 		if err != nil || gs.Count != 1 {
 			t.Fatalf("group stamp %+v %v", gs, err)
