@@ -342,7 +342,7 @@ func (s *Server) adminOutbox(c *gin.Context) {
 		return
 	}
 	p, offset := pager(c, total, "state", "to")
-	f.Limit, f.Offset = adminPageSize, offset
+	f.Limit, f.Offset, f.Summary = adminPageSize, offset, true
 	msgs, _, err := s.Store.ListOutbox(ctx, f)
 	if err != nil {
 		s.serverError(c, "list outbox", err)

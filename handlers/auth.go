@@ -306,6 +306,9 @@ func (s *Server) logout(c *gin.Context) {
 // when the database does not answer (the user can only wait; the database
 // drill checks it).
 func (s *Server) serverError(c *gin.Context, what string, err error) {
+	if s.clientGone(c) {
+		return
+	}
 	s.log(c).Error(what, "error", err)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), time.Second)
 	defer cancel()

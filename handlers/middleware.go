@@ -195,6 +195,9 @@ func (s *Server) loadSession(c *gin.Context) {
 	case errors.Is(err, models.ErrNotFound):
 		s.clearCookie(c, sessionCookie)
 	case err != nil:
+		if s.clientGone(c) {
+			return
+		}
 		s.log(c).Error("load session", "error", err)
 		s.errorPage(c, http.StatusServiceUnavailable, "")
 		c.Abort()
@@ -212,6 +215,18 @@ func (s *Server) loadSession(c *gin.Context) {
 		}
 	}
 	c.Next()
+}
+
+// clientGone tells whether the client cancelled the request (closed the
+// connection): then nothing is answered or logged as an error, and the
+// request is aborted.
+func (s *Server) clientGone(c *gin.Context) bool {
+	if !errors.Is(c.Request.Context().Err(), context.Canceled) {
+		return false
+	}
+	s.log(c).Debug("client went away")
+	c.Abort()
+	return true
 }
 
 // currentUser is the logged-in user, or nil.

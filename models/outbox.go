@@ -57,6 +57,10 @@ type OutboxMessage struct {
 const outboxColumns = `id, dedupe_key, kind, recipient, subject, text_body, html_body, ics_method, ics_body,
 	state, attempts, next_attempt_at, locked_until, sent_at, last_error, captured, created_at`
 
+// outboxListColumns are outboxColumns with empty bodies, for lists.
+const outboxListColumns = `id, dedupe_key, kind, recipient, subject, '', '', ics_method, '',
+	state, attempts, next_attempt_at, locked_until, sent_at, last_error, captured, created_at`
+
 func scanOutbox(row interface{ Scan(...any) error }) (OutboxMessage, error) {
 	var m OutboxMessage
 	var locked, sent nullTime
@@ -205,6 +209,7 @@ type OutboxFilter struct {
 	Kind      string
 	Limit     int
 	Offset    int
+	Summary   bool // leave the bodies out (lists): they are most of a row's size
 }
 
 // ListOutbox returns messages, newest first, and how many match.
@@ -232,7 +237,11 @@ func (d *DB) ListOutbox(ctx context.Context, f OutboxFilter) ([]OutboxMessage, i
 	if limit <= 0 || limit > 1000 {
 		limit = 50
 	}
-	rows, err := d.query(ctx, "SELECT "+outboxColumns+" FROM outbox WHERE "+cond+" ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+	cols := outboxColumns
+	if f.Summary {
+		cols = outboxListColumns
+	}
+	rows, err := d.query(ctx, "SELECT "+cols+" FROM outbox WHERE "+cond+" ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
 		append(args, limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list outbox: %w", err)
