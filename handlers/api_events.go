@@ -2,10 +2,13 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -39,6 +42,8 @@ type apiEvent struct {
 	Title                string        `json:"title"`
 	Description          string        `json:"description" doc:"Markdown"`
 	Venue                string        `json:"venue" doc:"name and address of the venue"`
+	VenueName            string        `json:"venue_name"`
+	VenueAddress         string        `json:"venue_address"`
 	OnlineURL            string        `json:"online_url" doc:"video link for remote attendees (organisers only; empty for others)"`
 	StartsAt             string        `json:"starts_at"`
 	EndsAt               string        `json:"ends_at"`
@@ -74,7 +79,7 @@ func modelMode(m string) models.Mode {
 
 func (s *Server) apiEventOf(ctx context.Context, db *models.DB, e models.Event, acc models.EventAccess) (apiEvent, error) {
 	out := apiEvent{
-		ID: e.ID, Title: e.Title, Description: e.Description, Venue: e.Location(), StartsAt: apiTime(e.StartsAt), EndsAt: apiTime(e.EndsAt),
+		ID: e.ID, Title: e.Title, Description: e.Description, Venue: e.Location(), VenueName: e.VenueName, VenueAddress: e.VenueAddress, StartsAt: apiTime(e.StartsAt), EndsAt: apiTime(e.EndsAt),
 		RegistrationOpensAt: apiTimePtr(e.OpensAt), RegistrationClosesAt: apiTimePtr(e.ClosesAt),
 		RegistrationOpen: e.RegistrationState(s.Now()) == models.RegOpen, Status: string(e.Status),
 		Quotas: []apiQuota{}, Workshops: []apiWorkshop{}, URL: s.Config.URL("/events/" + e.ID),
@@ -502,6 +507,289 @@ func (s *Server) apiRegistrationCancel(c *gin.Context) {
 			return registrationRuleError(err)
 		}
 		out, err = s.apiRegistrationOf(ctx, &tx.DB, done)
+		return err
+	})
+	if err != nil {
+		s.apiModelError(c, err)
+		return
+	}
+	s.NotifyMail()
+	s.apiJSON(c, http.StatusOK, out)
+}
+
+// apiEventInput creates an event (POST, organisers): a draft until
+// published on the web.
+type apiEventInput struct {
+	Title                string  `json:"title" api:"required"`
+	Description          string  `json:"description" doc:"Markdown"`
+	VenueName            string  `json:"venue_name"`
+	VenueAddress         string  `json:"venue_address"`
+	VenueAccess          string  `json:"venue_access" doc:"how to get there"`
+	VenueAccessibility   string  `json:"venue_accessibility"`
+	OnlineURL            string  `json:"online_url" doc:"video link for remote attendees"`
+	StartsAt             string  `json:"starts_at" api:"required" doc:"RFC 3339 with offset"`
+	EndsAt               string  `json:"ends_at" api:"required" doc:"RFC 3339 with offset"`
+	RegistrationOpensAt  *string `json:"registration_opens_at" doc:"RFC 3339; null: open on publication"`
+	RegistrationClosesAt *string `json:"registration_closes_at" doc:"RFC 3339; null: open until the event"`
+	Capacity             int     `json:"capacity" doc:"seats; 0: no limit"`
+	Modes                string  `json:"modes" api:"required" enum:"on_site|remote|both"`
+}
+
+// apiEventPatch changes an event: absent fields keep their value; null
+// removes a registration bound.
+type apiEventPatch struct {
+	Title                *string         `json:"title"`
+	Description          *string         `json:"description"`
+	VenueName            *string         `json:"venue_name"`
+	VenueAddress         *string         `json:"venue_address"`
+	VenueAccess          *string         `json:"venue_access"`
+	VenueAccessibility   *string         `json:"venue_accessibility"`
+	OnlineURL            *string         `json:"online_url"`
+	StartsAt             *string         `json:"starts_at"`
+	EndsAt               *string         `json:"ends_at"`
+	RegistrationOpensAt  json.RawMessage `json:"registration_opens_at" doc:"RFC 3339 or null"`
+	RegistrationClosesAt json.RawMessage `json:"registration_closes_at" doc:"RFC 3339 or null"`
+	Capacity             *int            `json:"capacity"`
+	Modes                *string         `json:"modes" enum:"on_site|remote|both"`
+}
+
+var eventFieldNames = map[string]string{"opens_at": "registration_opens_at", "closes_at": "registration_closes_at"}
+
+// localTime turns an RFC 3339 time into the web form's Paris datetime-local.
+func localTime(v string, field string, errs map[string]string) string {
+	if strings.TrimSpace(v) == "" {
+		return ""
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		errs[field] = "Donnez une date et une heure au format RFC 3339, par exemple 2027-03-10T09:00:00+01:00."
+		return ""
+	}
+	return t.In(models.Paris).Format(dateTimeLocal)
+}
+
+func modelModes(m string) string {
+	if m == "on_site" {
+		return string(models.ModesOnsite)
+	}
+	if m == string(models.ModesOnsite) {
+		return "?"
+	}
+	return m
+}
+
+// validateEventForm validates f as the web does, plus the RFC 3339 errors.
+func validateEventForm(f *eventForm, timeErrs map[string]string) error {
+	errs := f.Validate()
+	merged := map[string]string{}
+	for k, v := range errs {
+		if n, ok := eventFieldNames[k]; ok {
+			k = n
+		}
+		merged[k] = v
+	}
+	for k, v := range timeErrs {
+		merged[k] = v
+	}
+	return fieldErrors(merged)
+}
+
+// POST /events: organisers create a draft event, as on the web.
+func (s *Server) apiEventCreate(c *gin.Context) {
+	var in apiEventInput
+	if _, ok := s.decodeJSON(c, &in); !ok {
+		return
+	}
+	u := currentUser(c)
+	if !u.IsOrganiser() {
+		s.apiProblem(c, http.StatusForbidden, "Seuls les organisateurs peuvent créer un événement.")
+		return
+	}
+	te := map[string]string{}
+	f := eventForm{Title: in.Title, Description: in.Description, VenueName: in.VenueName, VenueAddress: in.VenueAddress,
+		VenueAccess: in.VenueAccess, VenueAccessibility: in.VenueAccessibility, OnlineURL: in.OnlineURL,
+		StartsAt: localTime(in.StartsAt, "starts_at", te), EndsAt: localTime(in.EndsAt, "ends_at", te),
+		Capacity: strconv.Itoa(in.Capacity), Modes: modelModes(in.Modes)}
+	if in.RegistrationOpensAt != nil {
+		f.OpensAt = localTime(*in.RegistrationOpensAt, "registration_opens_at", te)
+	}
+	if in.RegistrationClosesAt != nil {
+		f.ClosesAt = localTime(*in.RegistrationClosesAt, "registration_closes_at", te)
+	}
+	if err := validateEventForm(&f, te); err != nil {
+		s.apiModelError(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	var out apiEvent
+	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
+		e, err := tx.CreateEvent(ctx, actor(c), s.Config.BaseURL.Host, f.in)
+		if err != nil {
+			return err
+		}
+		out, err = s.apiEventOf(ctx, &tx.DB, e, models.EventAccess{Organiser: true})
+		return err
+	})
+	if err != nil {
+		s.apiModelError(c, err)
+		return
+	}
+	c.Header("Location", s.Config.URL(apiBase+"/events/"+out.ID))
+	s.apiJSON(c, http.StatusCreated, out)
+}
+
+// PATCH /events/{id}: the event's organisers; registrants are told when the
+// time or place changes, as on the web.
+func (s *Server) apiEventUpdate(c *gin.Context) {
+	e, acc, ok := s.apiLoadEvent(c)
+	if !ok {
+		return
+	}
+	var p apiEventPatch
+	if _, ok := s.decodeJSON(c, &p); !ok {
+		return
+	}
+	if !acc.Organiser {
+		s.apiProblem(c, http.StatusForbidden, "Seuls les organisateurs de l'événement peuvent le modifier.")
+		return
+	}
+	f := eventFormOf(&e)
+	for dst, v := range map[*string]*string{&f.Title: p.Title, &f.Description: p.Description, &f.VenueName: p.VenueName,
+		&f.VenueAddress: p.VenueAddress, &f.VenueAccess: p.VenueAccess, &f.VenueAccessibility: p.VenueAccessibility, &f.OnlineURL: p.OnlineURL} {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	te := map[string]string{}
+	if p.StartsAt != nil {
+		f.StartsAt = localTime(*p.StartsAt, "starts_at", te)
+	}
+	if p.EndsAt != nil {
+		f.EndsAt = localTime(*p.EndsAt, "ends_at", te)
+	}
+	for _, b := range []struct {
+		raw   json.RawMessage
+		dst   *string
+		field string
+	}{{p.RegistrationOpensAt, &f.OpensAt, "registration_opens_at"}, {p.RegistrationClosesAt, &f.ClosesAt, "registration_closes_at"}} {
+		if len(b.raw) == 0 {
+			continue
+		}
+		var v *string
+		if err := json.Unmarshal(b.raw, &v); err != nil {
+			te[b.field] = "Donnez une date au format RFC 3339, ou null."
+			continue
+		}
+		*b.dst = ""
+		if v != nil {
+			*b.dst = localTime(*v, b.field, te)
+		}
+	}
+	if p.Capacity != nil {
+		f.Capacity = strconv.Itoa(*p.Capacity)
+	}
+	if p.Modes != nil {
+		f.Modes = modelModes(*p.Modes)
+	}
+	if err := validateEventForm(&f, te); err != nil {
+		s.apiModelError(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	var out apiEvent
+	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
+		updated, err := tx.UpdateEvent(ctx, s.events, actor(c), e.ID, f.in)
+		if err != nil {
+			return err
+		}
+		out, err = s.apiEventOf(ctx, &tx.DB, updated, acc)
+		return err
+	})
+	if errors.Is(err, models.ErrQuotaOverCapacity) {
+		err = fieldErrors(map[string]string{"capacity": "Les places réservées aux directions dépassent cette capacité : réduisez d'abord les quotas."})
+	}
+	if err != nil {
+		s.apiModelError(c, err)
+		return
+	}
+	s.NotifyMail()
+	s.apiJSON(c, http.StatusOK, out)
+}
+
+// apiRegistrationPatch changes a registration: absent fields keep their
+// value.
+type apiRegistrationPatch struct {
+	Name      *string             `json:"name"`
+	Mode      *string             `json:"mode" enum:"on_site|remote" doc:"switching to on_site needs a free seat"`
+	Workshops *[]string           `json:"workshops" doc:"replaces the workshop choices"`
+	Answers   map[string][]string `json:"answers" doc:"replaces the answers"`
+}
+
+// PATCH /registrations/{id}: the person, the organisers, or the
+// correspondents of the person's direction.
+func (s *Server) apiRegistrationUpdate(c *gin.Context) {
+	r, _, ok := s.apiLoadRegistration(c)
+	if !ok {
+		return
+	}
+	var p apiRegistrationPatch
+	if _, ok := s.decodeJSON(c, &p); !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	e, err := s.Store.EventByID(ctx, r.EventID)
+	if err != nil {
+		s.apiServerError(c, "event", err)
+		return
+	}
+	var errs form.Errors
+	var ch models.RegistrationChange
+	if p.Name != nil {
+		ch.Name = errs.Text("name", *p.Name, true, 100)
+	}
+	if p.Mode != nil {
+		ch.Mode = modelMode(*p.Mode)
+		if !e.Modes.Offers(ch.Mode) {
+			errs.Add("mode", "Ce mode de participation n'est pas proposé par l'événement.")
+		}
+	}
+	if p.Answers != nil {
+		qs, err := s.Store.EventQuestions(ctx, e.ID)
+		if err != nil {
+			s.apiServerError(c, "questions", err)
+			return
+		}
+		vals, problems := models.CheckAnswers(qs, p.Answers)
+		for id, pr := range problems {
+			errs.Add("answers."+id, pr)
+		}
+		ch.Answers = vals
+	}
+	if p.Workshops != nil {
+		slots, err := s.Store.Programme(ctx, e.ID)
+		if err != nil {
+			s.apiServerError(c, "programme", err)
+			return
+		}
+		if err := models.CheckWorkshopChoice(slots, *p.Workshops); err != nil {
+			errs.Add("workshops", "Un des ateliers choisis n'existe pas ou en chevauche un autre.")
+		}
+		ch.Workshops = p.Workshops
+	}
+	if errs.Any() {
+		s.apiModelError(c, apiFieldErrors(errs, nil))
+		return
+	}
+	var out apiRegistration
+	err = s.Store.Tx(ctx, func(tx *models.Tx) error {
+		updated, err := tx.UpdateRegistration(ctx, s.events, actor(c), r.ID, ch)
+		if err != nil {
+			if errors.Is(err, models.ErrNoSeat) {
+				return problemError{http.StatusConflict, "Plus aucune place sur place n'est libre pour cette direction."}
+			}
+			return registrationRuleError(err)
+		}
+		out, err = s.apiRegistrationOf(ctx, &tx.DB, updated)
 		return err
 	})
 	if err != nil {

@@ -148,3 +148,57 @@ func TestAPIEventRegistrations(t *testing.T) {
 	}
 	agent.call(http.MethodDelete, "/api/v1/registrations/"+mine.ID, nil).must(t, http.StatusConflict)
 }
+
+func TestAPIEventWrites(t *testing.T) {
+	ts := newTestServer(t)
+	orgUser := ts.createUser("organiser@example.org", models.RoleOrganiser)
+	org := ts.api(ts.apiKey(orgUser, "o"))
+	agentUser := ts.createUser("agent@example.org", models.RoleAgent)
+	agent := ts.api(ts.apiKey(agentUser, "a"))
+
+	body := map[string]any{"title": "Hackathon des communs", "venue_name": "Ségur", "starts_at": "2027-04-01T09:00:00+02:00",
+		"ends_at": "2027-04-01T18:00:00+02:00", "registration_closes_at": "2027-03-25T18:00:00+01:00", "capacity": 1, "modes": "both"}
+	agent.call(http.MethodPost, "/api/v1/events", body).must(t, http.StatusForbidden).Problem(t)
+	var ev struct {
+		ID, Status, Venue string
+		Capacity          *int
+		Modes             []string
+		Closes            *string `json:"registration_closes_at"`
+	}
+	org.call(http.MethodPost, "/api/v1/events", body).must(t, http.StatusCreated).JSON(t, &ev)
+	if ev.Status != "draft" || *ev.Capacity != 1 || len(ev.Modes) != 2 || ev.Closes == nil || *ev.Closes != "2027-03-25T18:00:00+01:00" {
+		t.Fatalf("event = %+v", ev)
+	}
+	// A draft does not exist for agents.
+	agent.get("/api/v1/events/"+ev.ID).must(t, http.StatusNotFound)
+	p := org.call(http.MethodPost, "/api/v1/events", map[string]any{"title": "x", "starts_at": "demain", "ends_at": "2027-04-01T18:00:00+02:00", "modes": "partout"}).
+		must(t, http.StatusUnprocessableEntity).Problem(t)
+	if p.field("starts_at") == "" || p.field("modes") == "" {
+		t.Fatalf("problem = %+v", p)
+	}
+	// Patch: capacity up, closing bound removed.
+	org.call(http.MethodPatch, "/api/v1/events/"+ev.ID, map[string]any{"capacity": 3, "registration_closes_at": nil}).must(t, http.StatusOK).JSON(t, &ev)
+	if *ev.Capacity != 3 || ev.Closes != nil || ev.Venue != "Ségur" {
+		t.Fatalf("patched = %+v", ev)
+	}
+	agent.call(http.MethodPatch, "/api/v1/events/"+ev.ID, map[string]any{"capacity": 9}).must(t, http.StatusNotFound)
+
+	// Publish (on the web's model), register, change the mode.
+	testutil.MustTx(t, ts.Store, func(tx *models.Tx) error {
+		_, err := tx.SetEventStatus(context.Background(), models.NotifierFunc(func(context.Context, *models.Tx, models.Notice) error { return nil }),
+			models.Actor{UserID: orgUser.ID}, ev.ID, models.EventPublished)
+		return err
+	})
+	var reg registrationJSON
+	agent.call(http.MethodPost, "/api/v1/events/"+ev.ID+"/registrations", map[string]any{"mode": "on_site"}).must(t, http.StatusCreated).JSON(t, &reg)
+	agent.call(http.MethodPatch, "/api/v1/registrations/"+reg.ID, map[string]any{"mode": "remote", "name": "Agent Renommé"}).must(t, http.StatusOK).JSON(t, &reg)
+	if reg.Mode != "remote" || reg.Name != "Agent Renommé" || reg.State != "confirmed" {
+		t.Fatalf("patched registration = %+v", reg)
+	}
+	p = agent.call(http.MethodPatch, "/api/v1/registrations/"+reg.ID, map[string]any{"mode": "par pigeon"}).must(t, http.StatusUnprocessableEntity).Problem(t)
+	if p.field("mode") == "" {
+		t.Fatalf("problem = %+v", p)
+	}
+	ts.api(ts.apiKey(ts.createUser("other@example.org", models.RoleAgent), "x")).
+		call(http.MethodPatch, "/api/v1/registrations/"+reg.ID, map[string]any{"name": "Pirate"}).must(t, http.StatusNotFound)
+}

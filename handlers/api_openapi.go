@@ -213,7 +213,10 @@ func (g *schemaGen) ref(t reflect.Type) map[string]any { return g.schema(t, fals
 
 func (g *schemaGen) requestRef(t reflect.Type) map[string]any { return g.schema(t, true) }
 
-var timeType = reflect.TypeFor[time.Time]()
+var (
+	timeType    = reflect.TypeFor[time.Time]()
+	rawJSONType = reflect.TypeFor[json.RawMessage]()
+)
 
 func schemaName(t reflect.Type) string {
 	n := t.Name()
@@ -232,6 +235,9 @@ func (g *schemaGen) schema(t reflect.Type, request bool) map[string]any {
 	switch {
 	case t == timeType:
 		return map[string]any{"type": "string", "format": "date-time"}
+	case t == rawJSONType:
+		// Used for fields where null means "remove" and absence "keep".
+		return map[string]any{"type": []string{"string", "null"}}
 	case t.Kind() == reflect.Pointer:
 		inner := g.schema(t.Elem(), request)
 		if typ, ok := inner["type"].(string); ok {
