@@ -49,6 +49,26 @@ func pager(c *gin.Context, total int, keep ...string) (Pager, int) {
 	return Pager{Page: page, Pages: pages, Total: total, Query: q}, (page - 1) * adminPageSize
 }
 
+// paginate fetches the page of a list asked for in the query string. list
+// takes a limit and an offset and returns the items with how many match in
+// all; a page past the end shows the last one. keep names the filters kept in
+// the page links.
+func paginate[T any](c *gin.Context, list func(limit, offset int) ([]T, int, error), keep ...string) ([]T, Pager, error) {
+	page, _ := strconv.Atoi(c.Query("page"))
+	page = max(page, 1)
+	items, total, err := list(adminPageSize, (page-1)*adminPageSize)
+	if err != nil {
+		return nil, Pager{}, err
+	}
+	p, offset := pager(c, total, keep...)
+	if p.Page != page {
+		if items, _, err = list(adminPageSize, offset); err != nil {
+			return nil, Pager{}, err
+		}
+	}
+	return items, p, nil
+}
+
 type adminIndexPage struct {
 	Layout
 	Users                   int
@@ -91,14 +111,10 @@ func (s *Server) adminUsers(c *gin.Context) {
 	if f.Role != "" && !f.Role.Valid() {
 		f.Role = ""
 	}
-	_, total, err := s.Store.ListUsers(ctx, models.UserFilter{Query: f.Query, Role: f.Role, Limit: 1})
-	if err != nil {
-		s.serverError(c, "count users", err)
-		return
-	}
-	p, offset := pager(c, total, "q", "role")
-	f.Limit, f.Offset = adminPageSize, offset
-	users, _, err := s.Store.ListUsers(ctx, f)
+	users, p, err := paginate(c, func(limit, offset int) ([]models.User, int, error) {
+		f.Limit, f.Offset = limit, offset
+		return s.Store.ListUsers(ctx, f)
+	}, "q", "role")
 	if err != nil {
 		s.serverError(c, "list users", err)
 		return
@@ -336,14 +352,11 @@ func (s *Server) adminOutbox(c *gin.Context) {
 	default:
 		f.State = ""
 	}
-	_, total, err := s.Store.ListOutbox(ctx, models.OutboxFilter{State: f.State, Recipient: f.Recipient, Limit: 1})
-	if err != nil {
-		s.serverError(c, "count outbox", err)
-		return
-	}
-	p, offset := pager(c, total, "state", "to")
-	f.Limit, f.Offset, f.Summary = adminPageSize, offset, true
-	msgs, _, err := s.Store.ListOutbox(ctx, f)
+	f.Summary = true
+	msgs, p, err := paginate(c, func(limit, offset int) ([]models.OutboxMessage, int, error) {
+		f.Limit, f.Offset = limit, offset
+		return s.Store.ListOutbox(ctx, f)
+	}, "state", "to")
 	if err != nil {
 		s.serverError(c, "list outbox", err)
 		return
@@ -457,14 +470,10 @@ type adminAuditPage struct {
 func (s *Server) adminAudit(c *gin.Context) {
 	ctx := c.Request.Context()
 	f := models.AuditFilter{Action: c.Query("action"), Target: c.Query("target")}
-	_, total, err := s.Store.ListAudit(ctx, models.AuditFilter{Action: f.Action, Target: f.Target, Limit: 1})
-	if err != nil {
-		s.serverError(c, "count audit", err)
-		return
-	}
-	p, offset := pager(c, total, "action", "target")
-	f.Limit, f.Offset = adminPageSize, offset
-	entries, _, err := s.Store.ListAudit(ctx, f)
+	entries, p, err := paginate(c, func(limit, offset int) ([]models.AuditEntry, int, error) {
+		f.Limit, f.Offset = limit, offset
+		return s.Store.ListAudit(ctx, f)
+	}, "action", "target")
 	if err != nil {
 		s.serverError(c, "list audit", err)
 		return

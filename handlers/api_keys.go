@@ -125,13 +125,9 @@ type adminAPIKeysPage struct {
 
 func (s *Server) adminAPIKeys(c *gin.Context) {
 	ctx := c.Request.Context()
-	_, total, err := s.Store.ListAPIKeys(ctx, models.APIKeyFilter{Limit: 1})
-	if err != nil {
-		s.serverError(c, "count api keys", err)
-		return
-	}
-	p, offset := pager(c, total)
-	keys, _, err := s.Store.ListAPIKeys(ctx, models.APIKeyFilter{Limit: adminPageSize, Offset: offset})
+	keys, p, err := paginate(c, func(limit, offset int) ([]models.APIKey, int, error) {
+		return s.Store.ListAPIKeys(ctx, models.APIKeyFilter{Limit: limit, Offset: offset})
+	})
 	if err != nil {
 		s.serverError(c, "list api keys", err)
 		return

@@ -17,12 +17,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if len(args) > 0 {
 		action = args[0]
 	}
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg, stderr)
-	store, err := openStore(ctx, cfg, log, false)
+	_, store, err := openForCommand(ctx, getenv, stderr, false)
 	if err != nil {
 		return err
 	}
@@ -89,11 +84,7 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if !models.Role(*role).Valid() {
 		return usageError{"--role must be admin, organiser or agent"}
 	}
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	store, err := openStore(ctx, cfg, newLogger(cfg, stderr), true)
+	cfg, store, err := openForCommand(ctx, getenv, stderr, true)
 	if err != nil {
 		return err
 	}
@@ -153,11 +144,7 @@ func userRoleCmd(ctx context.Context, args []string, getenv func(string) string,
 	if !r.Valid() {
 		return usageError{"--role must be admin, organiser or agent"}
 	}
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	store, err := openStore(ctx, cfg, newLogger(cfg, stderr), true)
+	_, store, err := openForCommand(ctx, getenv, stderr, true)
 	if err != nil {
 		return err
 	}
@@ -209,11 +196,7 @@ func tokenCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if errs.Any() {
 		return usageError{"--email or --name: " + errs.Get("email") + errs.Get("name")}
 	}
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	store, err := openStore(ctx, cfg, newLogger(cfg, stderr), true)
+	_, store, err := openForCommand(ctx, getenv, stderr, true)
 	if err != nil {
 		return err
 	}

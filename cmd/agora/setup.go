@@ -66,3 +66,17 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, migrat
 	}
 	return store, nil
 }
+
+// openForCommand reads the configuration and opens the database for a
+// command line subcommand (migrating it first when migrate is true).
+func openForCommand(ctx context.Context, getenv func(string) string, stderr io.Writer, migrate bool) (*config.Config, *models.Store, error) {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := openStore(ctx, cfg, newLogger(cfg, stderr), migrate)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, store, nil
+}
