@@ -702,7 +702,7 @@ func (tx *Tx) AcceptInvitation(ctx context.Context, u User, groupID string) erro
 
 // RemoveMember takes userID out of a group: by themselves (leaving) or by an
 // organiser or admin. The last organiser cannot go. Their answers to the
-// group's upcoming sessions are dropped, and the places they free go to the
+// group's open polls and upcoming sessions are dropped, and the places they free go to the
 // first on each waiting list (returned, to be told by email).
 func (tx *Tx) RemoveMember(ctx context.Context, by User, groupID, userID string) ([]Promotion, error) {
 	if by.ID != userID {
@@ -724,6 +724,9 @@ func (tx *Tx) RemoveMember(ctx context.Context, by User, groupID, userID string)
 	}
 	if _, err := tx.exec(ctx, "DELETE FROM group_members WHERE group_id = ? AND user_id = ?", groupID, userID); err != nil {
 		return nil, fmt.Errorf("remove member %s from %s: %w", userID, groupID, err)
+	}
+	if err := tx.dropOpenPollVotes(ctx, groupID, userID); err != nil {
+		return nil, err
 	}
 	// Upcoming sessions where the member held or awaited a place.
 	rows, err := tx.query(ctx, `SELECT r.session_id FROM rsvps r JOIN sessions s ON s.id = r.session_id
