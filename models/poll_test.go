@@ -457,7 +457,11 @@ func TestCancelPollAndLists(t *testing.T) {
 			t.Fatalf("member cancelling: %v", err)
 		}
 		var cancelled models.Poll
-		f.must(func(tx *models.Tx) error { var err error; cancelled, err = tx.CancelPoll(f.ctx, org, gone.ID); return err })
+		f.must(func(tx *models.Tx) error {
+			var err error
+			cancelled, err = tx.CancelPoll(f.ctx, org, gone.ID)
+			return err
+		})
 		if cancelled.Status != models.PollCancelled || cancelled.SessionID != "" || cancelled.ClosedAt.IsZero() {
 			t.Fatalf("cancelled = %+v", cancelled)
 		}
