@@ -75,6 +75,17 @@ func (s *Server) apiOps() []apiOp {
 			Summary: "Les réponses à une séance (membres et organisateurs)", Query: []apiParam{paramLimit, paramCursor},
 			OK: http.StatusOK, Result: Page[apiAttendee]{}, Errors: []int{http.StatusForbidden}},
 
+		// Date polls of groups.
+		{Method: http.MethodGet, Path: "/polls/:id", Handler: s.apiPollShow, Tag: "sondages",
+			Summary: "Un sondage de dates : ses créneaux avec les totaux et les réponses de l'appelant (membres et organisateurs du groupe)",
+			Doc:     "Once closed on a slot, session_id names the session scheduled from it.",
+			OK:      http.StatusOK, Result: apiPoll{}, Errors: []int{http.StatusForbidden}},
+		{Method: http.MethodPut, Path: "/polls/:id/votes/me", Handler: s.apiPollVote, Tag: "sondages",
+			Summary: "Répondre à un sondage de dates : oui, si besoin ou non par créneau (membres)",
+			Doc: "Each answer given replaces the caller's previous one on that slot; the slots left out keep theirs. " +
+				"Refused (409) once the poll is closed or its deadline has passed. The answer is the poll with its new totals.",
+			Body: apiVotesInput{}, OK: http.StatusOK, Result: apiPoll{}, Errors: []int{http.StatusForbidden, http.StatusConflict}},
+
 		// Events and registrations.
 		{Method: http.MethodGet, Path: "/events", Handler: s.apiEventList, Tag: "événements",
 			Summary: "Les événements publiés (et ceux que l'appelant organise)",

@@ -408,6 +408,7 @@ type groupShowPage struct {
 	Upcoming     []sessionRow
 	MoreSessions bool // more upcoming sessions than the page shows
 	Past         []models.SessionListItem
+	Polls        []pollItem           // open date polls, for members, organisers and admins
 	Requests     []models.JoinRequest // pending, for organisers
 	Requested    bool                 // the viewer has asked to join
 	Invited      bool                 // the viewer's address was invited
@@ -474,6 +475,14 @@ func (s *Server) renderGroupShow(c *gin.Context, status int, g models.Group, inv
 	if p.Past, err = s.Store.GroupSessions(ctx, g.ID, u.ID, false, 10); err != nil {
 		s.serverError(c, "past sessions", err)
 		return
+	}
+	if p.Viewer != nil || p.CanManage {
+		polls, err := s.Store.GroupPolls(ctx, g.ID, u.ID, models.PollOpen, 20)
+		if err != nil {
+			s.serverError(c, "group polls", err)
+			return
+		}
+		p.Polls = pollItems(polls, p.Viewer != nil, s.Now())
 	}
 	if p.CanManage {
 		if p.Requests, err = s.Store.PendingRequests(ctx, "", g.ID); err != nil {

@@ -49,6 +49,7 @@ type mySpace struct {
 	Sessions    []models.SessionListItem
 	Requests    []models.JoinRequest
 	Invitations []models.PendingInvitation
+	Polls       []pollItem // open date polls awaiting the agent's answers
 	FeedURL     string
 	WebcalURL   string
 	Answers     []models.Answer
@@ -68,6 +69,11 @@ func (s *Server) fillMySpace(ctx context.Context, u models.User, p *mySpace) err
 	if p.Invitations, err = s.Store.InvitationsFor(ctx, u.Email); err != nil {
 		return err
 	}
+	polls, err := s.Store.PollsAwaitingVote(ctx, u.ID, 10)
+	if err != nil {
+		return err
+	}
+	p.Polls = pollItems(polls, true, s.Now())
 	prefs, err := s.Store.CalendarPrefs(ctx, u.ID)
 	if err != nil {
 		return err

@@ -106,6 +106,15 @@ func (p Poll) AcceptsVotes(now time.Time) bool {
 	return p.Open() && (p.Deadline.IsZero() || now.Before(p.Deadline))
 }
 
+// LastDay is a moment of the last day votes are accepted (the deadline is
+// the midnight that ends it), or zero without a deadline.
+func (p Poll) LastDay() time.Time {
+	if p.Deadline.IsZero() {
+		return time.Time{}
+	}
+	return p.Deadline.Add(-time.Second)
+}
+
 // Place is the room and address on one line.
 func (p Poll) Place() string {
 	return Session{Room: p.Room, Address: p.Address}.Place()
