@@ -2,14 +2,18 @@ package handlers
 
 import (
 	"errors"
+	"html"
+	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/dnum-sociaux/agora/internal/form"
+	"github.com/dnum-sociaux/agora/internal/markdown"
 	"github.com/dnum-sociaux/agora/models"
 )
 
@@ -25,7 +29,107 @@ type programmePage struct {
 // ProgrammeDay is one day of the timetable.
 type ProgrammeDay struct {
 	Date  time.Time
-	Slots []models.Slot
+	Slots []ProgrammeItem
+}
+
+// ProgrammeItem is one slot as the timetable shows it, computed once so the
+// template only prints fields (100 workshops render in a few milliseconds).
+type ProgrammeItem struct {
+	ID, Title, Room, Kind, KindLabel string
+	StartISO, EndISO, Start, End     string
+	Fill                             string // "12 places sur 30", "complet (3 en attente)"
+	Agenda                           template.HTML
+	Cancelled, Workshop, Editable    bool // Editable: shown to organisers
+	HTML                             template.HTML
+}
+
+// render writes the item's list entry. The timetable is built here rather
+// than in the template because html/template calls its escapers through
+// reflection for every action: with 100 workshops that alone cost several
+// milliseconds. Every text goes through html.EscapeString; ids are ULIDs.
+func (it *ProgrammeItem) render(eventID string) {
+	var b strings.Builder
+	b.Grow(600 + len(it.Agenda))
+	esc := html.EscapeString
+	b.WriteString(`<li class="agora-slot agora-slot--` + esc(it.Kind))
+	if it.Cancelled {
+		b.WriteString(` agora-slot--cancelled`)
+	}
+	b.WriteString(`" id="slot-` + esc(it.ID) + `"><p class="agora-slot__time"><time datetime="` + it.StartISO + `">` + esc(it.Start) +
+		`</time> – <time datetime="` + it.EndISO + `">` + esc(it.End) + `</time></p><div class="agora-slot__body"><h3 class="fr-h6 fr-mb-1v">`)
+	if it.Cancelled {
+		b.WriteString(`<s>` + esc(it.Title) + `</s> <span class="fr-badge fr-badge--error fr-badge--sm">Annulé</span>`)
+	} else {
+		b.WriteString(esc(it.Title))
+	}
+	b.WriteString(`</h3><p class="fr-mb-1v"><span class="fr-tag fr-tag--sm">` + esc(it.KindLabel) + `</span>`)
+	if it.Room != "" {
+		b.WriteString(` · ` + esc(it.Room))
+	}
+	if it.Fill != "" {
+		b.WriteString(` · ` + esc(it.Fill))
+	}
+	b.WriteString(`</p>`)
+	if it.Agenda != "" {
+		b.WriteString(`<div class="fr-text--sm">` + string(it.Agenda) + `</div>`) // sanitised Markdown
+	}
+	if it.Editable {
+		base := "/events/" + esc(eventID) + "/slots/" + esc(it.ID)
+		b.WriteString(`<p class="fr-mb-0"><a class="fr-link fr-text--sm" href="` + base + `/edit">Modifier<span class="fr-sr-only"> ` + esc(it.Title) + `</span></a>`)
+		if it.Workshop {
+			b.WriteString(` · <a class="fr-link fr-text--sm" href="` + base + `/export.csv">Liste (CSV)<span class="fr-sr-only"> de ` + esc(it.Title) + `</span></a>`)
+		}
+		b.WriteString(`</p>`)
+	}
+	b.WriteString(`</div></li>`)
+	it.HTML = template.HTML(b.String()) // #nosec G203 -- every value above is escaped or sanitised
+}
+
+// agendaCache keeps the HTML of agendas already rendered (Markdown is the
+// costly part of the programme page); it is emptied when it grows too big.
+type agendaCache struct {
+	mu sync.Mutex
+	m  map[string]template.HTML
+}
+
+func (c *agendaCache) html(md *markdown.Renderer, src string) template.HTML {
+	if src == "" {
+		return ""
+	}
+	c.mu.Lock()
+	h, ok := c.m[src]
+	c.mu.Unlock()
+	if ok {
+		return h
+	}
+	h = md.HTML(src)
+	c.mu.Lock()
+	if c.m == nil || len(c.m) > 5000 {
+		c.m = map[string]template.HTML{}
+	}
+	c.m[src] = h
+	c.mu.Unlock()
+	return h
+}
+
+func (s *Server) programmeItem(sl models.Slot, organiser bool) ProgrammeItem {
+	it := ProgrammeItem{ID: sl.ID, Title: sl.Title, Room: sl.Room, Kind: string(sl.Kind), KindLabel: sl.Kind.Label(),
+		StartISO: sl.StartsAt.Format(time.RFC3339), EndISO: sl.EndsAt.Format(time.RFC3339), Start: clockFR(sl.StartsAt), End: clockFR(sl.EndsAt),
+		Cancelled: sl.Cancelled(), Workshop: sl.Kind == models.SlotWorkshop, Editable: organiser && !sl.Cancelled(), Agenda: s.agendas.html(s.markdown, sl.Agenda)}
+	if it.Workshop {
+		switch left := sl.Left(); {
+		case left < 0:
+			it.Fill = strconv.Itoa(sl.Confirmed) + " " + plural(sl.Confirmed, "inscrit", "inscrits")
+		case sl.Full():
+			it.Fill = "complet"
+			if sl.Waitlisted > 0 {
+				it.Fill += " (" + strconv.Itoa(sl.Waitlisted) + " en attente)"
+			}
+		default:
+			it.Fill = strconv.Itoa(left) + " " + plural(left, "place", "places") + " sur " + strconv.Itoa(sl.Capacity)
+		}
+	}
+	return it
 }
 
 // eventProgramme is the public programme: the days as a timetable (a list
@@ -72,7 +176,12 @@ func (s *Server) eventProgramme(c *gin.Context) {
 	}
 	var days []ProgrammeDay
 	for _, d := range models.DaysOf(slots) {
-		days = append(days, ProgrammeDay{Date: d[0].StartsAt, Slots: d})
+		day := ProgrammeDay{Date: d[0].StartsAt, Slots: make([]ProgrammeItem, len(d))}
+		for i, sl := range d {
+			day.Slots[i] = s.programmeItem(sl, organiser)
+			day.Slots[i].render(e.ID)
+		}
+		days = append(days, day)
 	}
 	s.render(c, http.StatusOK, "event_programme", programmePage{
 		Layout: s.layout(c, "Programme — "+e.Title, "events", eventCrumbs(&e, "Programme")...),

@@ -495,3 +495,34 @@ func TestExports(t *testing.T) {
 		t.Errorf("workshop list:\n%s", p.Body)
 	}
 }
+
+// The timetable is built in Go: every text is escaped, and the track filter works.
+func TestProgrammeEscapesAndFilters(t *testing.T) {
+	ts := newTestServer(t)
+	orgC, org := ts.loginAs("orga@example.org", models.RoleOrganiser)
+	ev := ts.newEvent(org, "Journée", 0, models.ModesOnsite)
+	start := ev.Event.StartsAt.In(models.Paris)
+	p := orgC.post("/events/"+ev.Event.ID+"/slots", url.Values{"kind": {"talk"}, "title": {`<script>alert("x")</script> & co`},
+		"date": {start.Format("2006-01-02")}, "start": {start.Add(3 * time.Hour).Format("15:04")}, "end": {start.Add(4 * time.Hour).Format("15:04")},
+		"room": {`Salle "A" <b>`}, "agenda": {"**Gras** <img src=x onerror=alert(1)>"}})
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("add slot: %d\n%s", p.Status, p.Body)
+	}
+	p = ts.newClient().get("/events/" + ev.Event.ID + "/programme")
+	if strings.Contains(p.Body, "<script>alert") || strings.Contains(p.Body, "onerror") || strings.Contains(p.Body, `<b>`) {
+		t.Error("unescaped user text in the timetable")
+	}
+	if !strings.Contains(p.Body, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; co") || !strings.Contains(p.Body, "<strong>Gras</strong>") {
+		t.Errorf("timetable:\n%s", p.Body)
+	}
+	p = ts.newClient().get("/events/" + ev.Event.ID + "/programme?track=Salle+Design")
+	if !strings.Contains(p.Body, "Design") || strings.Contains(p.Body, ">Données<") {
+		t.Error("track filter")
+	}
+	// Bad input for a slot: French errors next to the fields, nothing added.
+	before := ts.count("SELECT COUNT(*) FROM sessions")
+	p = orgC.post("/events/"+ev.Event.ID+"/slots", url.Values{"kind": {"workshop"}, "title": {""}, "date": {"2020-01-01"}, "start": {"25:00"}, "end": {"10:00"}, "capacity": {"-3"}})
+	if p.Status != http.StatusUnprocessableEntity || fieldError(p.Body, "title") == "" || fieldError(p.Body, "start") == "" || ts.count("SELECT COUNT(*) FROM sessions") != before {
+		t.Errorf("bad slot: %d title=%q start=%q", p.Status, fieldError(p.Body, "title"), fieldError(p.Body, "start"))
+	}
+}

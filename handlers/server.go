@@ -14,6 +14,7 @@ import (
 	"github.com/dnum-sociaux/agora/internal/ical"
 	"github.com/dnum-sociaux/agora/internal/invite"
 	"github.com/dnum-sociaux/agora/internal/mail"
+	"github.com/dnum-sociaux/agora/internal/markdown"
 	"github.com/dnum-sociaux/agora/internal/oidc"
 	"github.com/dnum-sociaux/agora/internal/ratelimit"
 	"github.com/dnum-sociaux/agora/internal/render"
@@ -55,6 +56,8 @@ type Server struct {
 	feedCache *feedCache
 	oidc      *oidc.Client // nil when ProConnect is not configured
 	events    *eventmail.Notifier
+	markdown  *markdown.Renderer
+	agendas   agendaCache
 	handlers  http.Handler
 }
 
@@ -89,6 +92,7 @@ func New(d Deps) *Server {
 	}
 	s.oidc = s.newOIDCClient()
 	s.events = EventNotifier(d)
+	s.markdown = markdown.New()
 	s.handlers = s.routes()
 	return s
 }
