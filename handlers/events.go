@@ -29,6 +29,7 @@ const (
 	needView          eventNeed = iota // visible event, or organiser
 	needOrganiser                      // organiser of this event (or admin)
 	needCorrespondent                  // correspondent or organiser
+	needVisible                        // visible event; Access is filled only for a draft (organisers)
 )
 
 // loadEvent reads the :id event and checks access. An event the user may
@@ -44,10 +45,12 @@ func (s *Server) loadEvent(c *gin.Context, need eventNeed) (eventCtx, bool) {
 		s.serverError(c, "get event", err)
 		return eventCtx{}, false
 	}
-	acc, err := s.Store.EventAccessFor(ctx, e.ID, currentUser(c))
-	if err != nil {
-		s.serverError(c, "event access", err)
-		return eventCtx{}, false
+	var acc models.EventAccess
+	if need != needVisible || !e.Status.Visible() {
+		if acc, err = s.Store.EventAccessFor(ctx, e.ID, currentUser(c)); err != nil {
+			s.serverError(c, "event access", err)
+			return eventCtx{}, false
+		}
 	}
 	if !e.Status.Visible() && !acc.Organiser {
 		s.notFound(c)

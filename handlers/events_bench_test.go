@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"github.com/dnum-sociaux/agora/handlers"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -279,3 +280,26 @@ var _ io.Writer = (*countingWriter)(nil)
 // under 2 s each, streamed (peak heap reported).
 func BenchmarkExportCSV10000(b *testing.B)  { benchmarkExport(b, "csv") }
 func BenchmarkExportXLSX10000(b *testing.B) { benchmarkExport(b, "xlsx") }
+
+// One registration transaction alone (lock, seat rule, insert, answers,
+// audit, confirmation email with its calendar part and link), one after the
+// other: the writer's share of the burst. 1/op is the ceiling of the
+// registration rate on SQLite, whose writes are serialised.
+func BenchmarkRegisterTransaction(b *testing.B) {
+	bs := newBenchServer(b, models.RoleOrganiser)
+	e := bs.benchEvent(b, 1_000_000, map[string]int{"DGCS": 1000})
+	n := bs.h.(*handlers.Server).EventNotifierForTests()
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		err := bs.store.Tx(ctx, func(tx *models.Tx) error {
+			_, err := tx.Register(ctx, n, models.NewRegistration{EventID: e.ID, Email: fmt.Sprintf("t%07d@sg.social.gouv.fr", i),
+				Name: "Agent", DirectionCode: []string{"DNUM", "DGCS"}[i%2], Mode: models.ModeOnsite})
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -62,6 +62,16 @@ type registerForm struct {
 	answers map[string]string
 }
 
+// chosenWorkshops tells whether the form chose any workshop.
+func chosenWorkshops(c *gin.Context) bool {
+	for k, v := range c.Request.PostForm {
+		if strings.HasPrefix(k, "ws_") && len(v) > 0 && v[0] != "" {
+			return true
+		}
+	}
+	return false
+}
+
 func registerFormFrom(c *gin.Context, questions []models.Question, groups []WorkshopGroup) registerForm {
 	f := registerForm{Mode: c.PostForm("mode"), Answers: map[string][]string{}}
 	for _, q := range questions {
@@ -203,25 +213,39 @@ func (s *Server) renderRegister(c *gin.Context, status int, e *models.Event, f r
 }
 
 func (s *Server) eventRegister(c *gin.Context) {
-	ev, ok := s.loadEvent(c, needView)
+	ev, ok := s.loadEvent(c, needVisible)
 	if !ok {
 		return
 	}
-	qs, slots, ok := s.eventFormData(c, &ev.Event)
-	if !ok {
+	// The peak of the registration opening goes through here: the programme
+	// is read only when workshops are chosen.
+	qs, err := s.Store.EventQuestions(c.Request.Context(), ev.Event.ID)
+	if err != nil {
+		s.serverError(c, "questions", err)
 		return
+	}
+	var slots []models.Slot
+	if chosenWorkshops(c) {
+		if qs, slots, ok = s.eventFormData(c, &ev.Event); !ok {
+			return
+		}
 	}
 	groups := workshopGroups(slots)
 	f := registerFormFrom(c, qs, groups)
 	errs := f.Validate(&ev.Event, qs, slots)
 	if errs.Any() {
+		if slots == nil {
+			if qs, slots, ok = s.eventFormData(c, &ev.Event); !ok {
+				return
+			}
+		}
 		s.renderRegister(c, http.StatusUnprocessableEntity, &ev.Event, f, errs, qs, slots)
 		return
 	}
 	u := currentUser(c)
 	ctx := c.Request.Context()
 	var r models.Registration
-	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
+	err = s.regBatch.Do(ctx, func(tx *models.Tx) error {
 		var err error
 		r, err = tx.Register(ctx, s.events, models.NewRegistration{
 			EventID: ev.Event.ID, Email: u.Email, Name: u.Name, DirectionCode: u.DirectionCode, UserID: u.ID,

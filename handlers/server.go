@@ -57,6 +57,7 @@ type Server struct {
 	oidc      *oidc.Client // nil when ProConnect is not configured
 	events    *eventmail.Notifier
 	markdown  *markdown.Renderer
+	regBatch  *models.Batcher // group commit of self-registrations (the opening's peak)
 	agendas   agendaCache
 	handlers  http.Handler
 }
@@ -93,6 +94,7 @@ func New(d Deps) *Server {
 	s.oidc = s.newOIDCClient()
 	s.events = EventNotifier(d)
 	s.markdown = markdown.New()
+	s.regBatch = d.Store.NewBatcher(64)
 	s.handlers = s.routes()
 	return s
 }

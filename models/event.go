@@ -502,6 +502,26 @@ func (tx *Tx) lockEvent(ctx context.Context, id string) (int64, error) {
 	return seq, nil
 }
 
+// lockEventRead is lockEvent that also reads the event, in one statement
+// (the registration path counts its statements).
+func (tx *Tx) lockEventRead(ctx context.Context, id string) (int64, Event, error) {
+	var seq int64
+	row := tx.queryRow(ctx, "UPDATE events SET reg_seq = reg_seq + 1 WHERE id = ? RETURNING reg_seq, "+eventColumns, id)
+	e, err := scanEvent(prefixScanner{row: row, first: &seq})
+	if err != nil {
+		return 0, Event{}, notFound(err, "lock event %s", id)
+	}
+	return seq, e, nil
+}
+
+// prefixScanner scans one extra leading column before a scan function's own.
+type prefixScanner struct {
+	row   interface{ Scan(...any) error }
+	first any
+}
+
+func (p prefixScanner) Scan(dest ...any) error { return p.row.Scan(append([]any{p.first}, dest...)...) }
+
 // --- organisers ---
 
 // AddEventOrganiser makes a user an organiser of the event.
@@ -629,6 +649,30 @@ func (d *DB) EventQuotas(ctx context.Context, eventID string) (map[string]int, e
 		out[code] = n
 	}
 	return out, rows.Err()
+}
+
+// seatState reads the quotas and the seats taken of an event in one query.
+func (d *DB) seatState(ctx context.Context, eventID string) (quotas, taken map[string]int, err error) {
+	rows, err := d.query(ctx, `SELECT 'q', direction_code, seats FROM event_quotas WHERE event_id = ?
+		UNION ALL SELECT 't', direction_code, seats FROM event_seat_counts WHERE event_id = ? AND seats <> 0`, eventID, eventID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("seat state: %w", err)
+	}
+	defer rows.Close()
+	quotas, taken = map[string]int{}, map[string]int{}
+	for rows.Next() {
+		var kind, code string
+		var n int
+		if err := rows.Scan(&kind, &code, &n); err != nil {
+			return nil, nil, err
+		}
+		if kind == "q" {
+			quotas[code] = n
+		} else {
+			taken[code] = n
+		}
+	}
+	return quotas, taken, rows.Err()
 }
 
 func (tx *Tx) checkQuotas(ctx context.Context, eventID string, capacity int, quotas map[string]int) error {

@@ -44,6 +44,8 @@ type evFixture struct {
 	org   models.User
 	event models.Event
 	rec   *noticeRecorder
+	// batcher, when set, runs registrations through group commit.
+	batcher *models.Batcher
 }
 
 // newEventFixture opens a store and creates a published event with capacity
@@ -52,6 +54,13 @@ func newEventFixture(t *testing.T, s *models.Store, clock *testutil.Clock, capac
 	t.Helper()
 	f := &evFixture{t: t, s: s, clock: clock, rec: &noticeRecorder{}}
 	ctx := context.Background()
+	// Whatever the test did, the kept seat counts match the registrations.
+	t.Cleanup(func() {
+		diffs, err := s.CheckSeatCounts(ctx, f.event.ID)
+		if err != nil || len(diffs) > 0 {
+			t.Errorf("seat counts out of step: %v %v", diffs, err)
+		}
+	})
 	testutil.MustTx(t, s, func(tx *models.Tx) error {
 		var err error
 		f.org, err = tx.CreateUser(ctx, models.NewUser{Email: "org@sg.social.gouv.fr", Name: "Orga", DirectionCode: "DNUM", Role: models.RoleOrganiser})
@@ -80,7 +89,11 @@ func newEventFixture(t *testing.T, s *models.Store, clock *testutil.Clock, capac
 
 func (f *evFixture) register(email, dir string, mode models.Mode) (models.Registration, error) {
 	var r models.Registration
-	err := f.s.Tx(context.Background(), func(tx *models.Tx) error {
+	run := f.s.Tx
+	if f.batcher != nil {
+		run = f.batcher.Do
+	}
+	err := run(context.Background(), func(tx *models.Tx) error {
 		var err error
 		r, err = tx.Register(context.Background(), f.rec, models.NewRegistration{
 			EventID: f.event.ID, Email: email, Name: "Agent " + email, DirectionCode: dir, Mode: mode,
@@ -283,11 +296,21 @@ func eventInput(e models.Event) models.EventInput {
 }
 
 // A burst of concurrent registrations never oversells the capacity, a quota
-// or the unreserved seats, and everybody else is waitlisted in order.
+// or the unreserved seats, and everybody else is waitlisted in order; with
+// one transaction each, and with group commit (where the refused double
+// registrations roll back to their savepoint only).
 func TestConcurrentRegistrationBurst(t *testing.T) {
+	t.Run("one transaction each", func(t *testing.T) { registrationBurst(t, false) })
+	t.Run("group commit", func(t *testing.T) { registrationBurst(t, true) })
+}
+
+func registrationBurst(t *testing.T, batched bool) {
 	eachEventStore(t, func(t *testing.T, s *models.Store, clock *testutil.Clock) {
 		quotas := map[string]int{"DGCS": 10, "DGOS": 5}
 		f := newEventFixture(t, s, clock, 40, models.ModesBoth, quotas) // 25 unreserved
+		if batched {
+			f.batcher = s.NewBatcher(16)
+		}
 		dirs := []string{"DNUM", "DGCS", "DGOS", "DSS", "DGCS"}
 		const n = 200
 		var wg sync.WaitGroup

@@ -230,11 +230,7 @@ func (tx *Tx) Register(ctx context.Context, n Notifier, in NewRegistration) (Reg
 	if email == "" || name == "" || dir == "" {
 		return Registration{}, errors.New("register: email, name and direction are required")
 	}
-	seq, err := tx.lockEvent(ctx, in.EventID)
-	if err != nil {
-		return Registration{}, err
-	}
-	e, err := tx.EventByID(ctx, in.EventID)
+	seq, e, err := tx.lockEventRead(ctx, in.EventID)
 	if err != nil {
 		return Registration{}, err
 	}
@@ -312,6 +308,11 @@ func (tx *Tx) Register(ctx context.Context, n Notifier, in NewRegistration) (Reg
 	if err != nil {
 		return Registration{}, fmt.Errorf("register %s: %w", email, err)
 	}
+	if r.State == RegConfirmed && r.Seat {
+		if err := tx.addSeats(ctx, e.ID, r.DirectionCode, 1); err != nil {
+			return Registration{}, err
+		}
+	}
 	if err := tx.saveAnswers(ctx, r.ID, in.Answers); err != nil {
 		return Registration{}, err
 	}
@@ -377,10 +378,10 @@ func (d *DB) RegistrationAnswers(ctx context.Context, regID string) (map[string]
 	return out, rows.Err()
 }
 
-// seatCounts counts confirmed registrations holding a seat, by direction.
+// seatCounts returns the seats taken, by direction (event_seat_counts,
+// kept by addSeats in the transactions that confirm or release a seat).
 func (d *DB) seatCounts(ctx context.Context, eventID string) (map[string]int, error) {
-	rows, err := d.query(ctx, `SELECT direction_code, COUNT(*) FROM registrations
-		WHERE event_id = ? AND state = ? AND seat = TRUE GROUP BY direction_code`, eventID, RegConfirmed)
+	rows, err := d.query(ctx, "SELECT direction_code, seats FROM event_seat_counts WHERE event_id = ? AND seats <> 0", eventID)
 	if err != nil {
 		return nil, fmt.Errorf("count seats: %w", err)
 	}
@@ -397,16 +398,58 @@ func (d *DB) seatCounts(ctx context.Context, eventID string) (map[string]int, er
 	return out, rows.Err()
 }
 
+// addSeats records delta seats taken (or released) by a direction.
+func (tx *Tx) addSeats(ctx context.Context, eventID, dir string, delta int) error {
+	_, err := tx.exec(ctx, `INSERT INTO event_seat_counts (event_id, direction_code, seats) VALUES (?, ?, ?)
+		ON CONFLICT (event_id, direction_code) DO UPDATE SET seats = event_seat_counts.seats + excluded.seats`, eventID, dir, delta)
+	if err != nil {
+		return fmt.Errorf("count seat: %w", err)
+	}
+	return nil
+}
+
+// CheckSeatCounts compares the kept seat counts of an event with a count of
+// its registrations (tests and admins' checks); it returns the differences.
+func (d *DB) CheckSeatCounts(ctx context.Context, eventID string) ([]string, error) {
+	kept, err := d.seatCounts(ctx, eventID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := d.query(ctx, `SELECT direction_code, COUNT(*) FROM registrations
+		WHERE event_id = ? AND state = ? AND seat = TRUE GROUP BY direction_code`, eventID, RegConfirmed)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var diffs []string
+	counted := map[string]int{}
+	for rows.Next() {
+		var code string
+		var n int
+		if err := rows.Scan(&code, &n); err != nil {
+			return nil, err
+		}
+		counted[code] = n
+	}
+	for code, n := range counted {
+		if kept[code] != n {
+			diffs = append(diffs, fmt.Sprintf("%s: kept %d, counted %d", code, kept[code], n))
+		}
+	}
+	for code, n := range kept {
+		if _, ok := counted[code]; !ok {
+			diffs = append(diffs, fmt.Sprintf("%s: kept %d, counted 0", code, n))
+		}
+	}
+	return diffs, rows.Err()
+}
+
 // seatFree tells whether one more person of direction dir can be confirmed.
 func (tx *Tx) seatFree(ctx context.Context, e *Event, dir string) (bool, error) {
 	if e.Capacity <= 0 {
 		return true, nil
 	}
-	quotas, err := tx.EventQuotas(ctx, e.ID)
-	if err != nil {
-		return false, err
-	}
-	counts, err := tx.seatCounts(ctx, e.ID)
+	quotas, counts, err := tx.seatState(ctx, e.ID)
 	if err != nil {
 		return false, err
 	}
@@ -516,6 +559,11 @@ func (tx *Tx) promoteRegistration(ctx context.Context, n Notifier, e *Event, r R
 		return err
 	}
 	r.State, r.PromotedAt, r.UpdatedAt = RegConfirmed, now, now
+	if r.Seat {
+		if err := tx.addSeats(ctx, e.ID, r.DirectionCode, 1); err != nil {
+			return err
+		}
+	}
 	if err := tx.Audit(ctx, Actor{Email: "system"}, "registration.promote", "registration", r.ID, ""); err != nil {
 		return err
 	}
@@ -574,6 +622,11 @@ func (tx *Tx) CancelRegistration(ctx context.Context, n Notifier, a Actor, id st
 	if err != nil {
 		return Registration{}, fmt.Errorf("cancel registration %s: %w", id, err)
 	}
+	if wasConfirmed && r.Seat {
+		if err := tx.addSeats(ctx, e.ID, r.DirectionCode, -1); err != nil {
+			return Registration{}, err
+		}
+	}
 	detail := ""
 	if byOrganiser {
 		detail = "par les organisateurs"
@@ -621,7 +674,7 @@ func (tx *Tx) UpdateRegistration(ctx context.Context, n Notifier, a Actor, id st
 	if name := strings.TrimSpace(ch.Name); name != "" {
 		r.Name = name
 	}
-	promoted, freed := false, false
+	promoted, freed, wasSeat := false, false, r.Seat
 	if ch.Mode != "" && ch.Mode != r.Mode {
 		if !e.Modes.Offers(ch.Mode) {
 			return r, ErrModeNotOffered
@@ -648,6 +701,11 @@ func (tx *Tx) UpdateRegistration(ctx context.Context, n Notifier, a Actor, id st
 	_, err = tx.exec(ctx, "UPDATE registrations SET name = ?, mode = ?, seat = ?, updated_at = ? WHERE id = ?", r.Name, r.Mode, r.Seat, now, id)
 	if err != nil {
 		return r, fmt.Errorf("update registration %s: %w", id, err)
+	}
+	if r.State == RegConfirmed && r.Seat != wasSeat {
+		if err := tx.addSeats(ctx, e.ID, r.DirectionCode, map[bool]int{true: 1, false: -1}[r.Seat]); err != nil {
+			return r, err
+		}
 	}
 	if ch.Answers != nil {
 		if _, err := tx.exec(ctx, "DELETE FROM registration_answers WHERE registration_id = ?", id); err != nil {

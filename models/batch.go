@@ -1,0 +1,134 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// Batcher runs many small write transactions as one (group commit): writes
+// that arrive while another batch is committing wait, then go together in
+// the next transaction, each inside its own savepoint. A write whose
+// function fails is rolled back to its savepoint alone and gets its error;
+// the others commit. On SQLite, whose writes are serialised, this spreads
+// the cost of BEGIN and COMMIT (the write-ahead log's page writes) over the
+// batch: it is what lets the registration opening take thousands of
+// registrations a second.
+//
+// Functions must be short and must not call the Batcher again. Every rule
+// they enforce runs inside the shared transaction, after its own locks, as
+// in Store.Tx; a function sees the writes of the functions before it.
+type Batcher struct {
+	store *Store
+	max   int
+
+	mu      sync.Mutex
+	pending []*batchJob
+	running bool
+}
+
+type batchJob struct {
+	fn   func(tx *Tx) error
+	err  error
+	done chan struct{}
+}
+
+// NewBatcher returns a Batcher of at most max writes per transaction
+// (64 when max <= 0).
+func (s *Store) NewBatcher(max int) *Batcher {
+	if max <= 0 {
+		max = 64
+	}
+	return &Batcher{store: s, max: max}
+}
+
+// Do runs fn in a batch transaction and returns its error (or the
+// transaction's). It returns once the batch is committed or rolled back.
+func (b *Batcher) Do(ctx context.Context, fn func(tx *Tx) error) error {
+	j := &batchJob{fn: fn, done: make(chan struct{})}
+	b.mu.Lock()
+	b.pending = append(b.pending, j)
+	lead := !b.running
+	if lead {
+		b.running = true
+	}
+	b.mu.Unlock()
+	if lead {
+		b.lead(context.WithoutCancel(ctx))
+	}
+	<-j.done
+	return j.err
+}
+
+// call runs one write, turning a panic into its error (so that the
+// transaction is rolled back, never left open).
+func call(tx *Tx, j *batchJob) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("batched write: panic: %v", v)
+		}
+	}()
+	return j.fn(tx)
+}
+
+// lead commits batches until no write is waiting.
+func (b *Batcher) lead(ctx context.Context) {
+	for {
+		b.mu.Lock()
+		n := min(len(b.pending), b.max)
+		if n == 0 {
+			b.running = false
+			b.mu.Unlock()
+			return
+		}
+		batch := b.pending[:n:n]
+		b.pending = b.pending[n:]
+		b.mu.Unlock()
+		b.run(ctx, batch)
+	}
+}
+
+func (b *Batcher) run(ctx context.Context, batch []*batchJob) {
+	// A panicking function fails its batch rather than leaving the other
+	// callers waiting for ever.
+	defer func() {
+		if v := recover(); v != nil {
+			for _, j := range batch {
+				select {
+				case <-j.done:
+				default:
+					j.err = fmt.Errorf("batched write: panic: %v", v)
+					close(j.done)
+				}
+			}
+		}
+	}()
+	if len(batch) == 1 {
+		j := batch[0]
+		j.err = b.store.Tx(ctx, func(tx *Tx) error { return call(tx, j) })
+		close(j.done)
+		return
+	}
+	err := b.store.Tx(ctx, func(tx *Tx) error {
+		for _, j := range batch {
+			if _, err := tx.exec(ctx, "SAVEPOINT agora_batch"); err != nil {
+				return fmt.Errorf("savepoint: %w", err)
+			}
+			if j.err = call(tx, j); j.err != nil {
+				if _, err := tx.exec(ctx, "ROLLBACK TO SAVEPOINT agora_batch"); err != nil {
+					return fmt.Errorf("rollback to savepoint: %w", err)
+				}
+			}
+			if _, err := tx.exec(ctx, "RELEASE SAVEPOINT agora_batch"); err != nil {
+				return fmt.Errorf("release savepoint: %w", err)
+			}
+		}
+		return nil
+	})
+	for _, j := range batch {
+		if err != nil && j.err == nil {
+			j.err = err
+		}
+		close(j.done)
+	}
+}

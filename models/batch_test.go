@@ -1,0 +1,91 @@
+package models_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/dnum-sociaux/agora/internal/testutil"
+	"github.com/dnum-sociaux/agora/models"
+)
+
+// A failing write of a batch is rolled back alone (even after a failed
+// statement, which aborts a PostgreSQL transaction without its savepoint);
+// the others commit; a panic fails its batch without blocking the callers.
+func TestBatcherIsolatesFailures(t *testing.T) {
+	eachEventStore(t, func(t *testing.T, s *models.Store, clock *testutil.Clock) {
+		ctx := context.Background()
+		b := s.NewBatcher(8)
+		boom := errors.New("refused")
+		var wg sync.WaitGroup
+		errs := make([]error, 40)
+		for i := range 40 {
+			wg.Go(func() {
+				errs[i] = b.Do(ctx, func(tx *models.Tx) error {
+					if err := tx.SaveDirection(ctx, models.Direction{Code: fmt.Sprintf("T%02d", i), Name: "Test", Active: true}); err != nil {
+						return err
+					}
+					switch i % 4 {
+					case 1:
+						return boom
+					case 2: // a failing statement (duplicate key) after the write
+						_, err := tx.CreateUser(ctx, models.NewUser{Email: "same@x.fr", Name: "A"})
+						if err == nil {
+							_, err = tx.CreateUser(ctx, models.NewUser{Email: "same@x.fr", Name: "B"})
+						}
+						return err
+					}
+					return nil
+				})
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			switch i % 4 {
+			case 1:
+				if !errors.Is(err, boom) {
+					t.Errorf("write %d: %v, want its own error", i, err)
+				}
+			case 2:
+				if !errors.Is(err, models.ErrConflict) {
+					t.Errorf("write %d: %v, want a conflict", i, err)
+				}
+			default:
+				if err != nil {
+					t.Errorf("write %d: %v", i, err)
+				}
+			}
+		}
+		dirs, err := s.ListDirections(ctx, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept := 0
+		for _, d := range dirs {
+			if len(d.Code) == 3 && d.Code[0] == 'T' {
+				var i int
+				fmt.Sscanf(d.Code[1:], "%d", &i)
+				if i%4 == 1 || i%4 == 2 {
+					t.Errorf("write %d was kept although it failed", i)
+				}
+				kept++
+			}
+		}
+		if kept != 20 {
+			t.Errorf("%d writes kept, want 20", kept)
+		}
+		if _, err := s.UserByEmail(ctx, "same@x.fr"); !errors.Is(err, models.ErrNotFound) {
+			t.Error("the user of a failed write was kept")
+		}
+		// A panic fails the batch; the batcher keeps working.
+		err = b.Do(ctx, func(tx *models.Tx) error { panic("bug") })
+		if err == nil {
+			t.Error("a panicking write reported success")
+		}
+		if err := b.Do(ctx, func(tx *models.Tx) error { return nil }); err != nil {
+			t.Errorf("after a panic: %v", err)
+		}
+	})
+}
