@@ -140,7 +140,8 @@ func (b *bench) all(ctx context.Context) error {
 	// 2. Agora on the full data set.
 	ds := harness.FullDataSet
 	if b.o.small {
-		ds = harness.DataSet{Agents: 300, Outbox: 300, Sessions: max(50, b.o.concurrency), Groups: 20, GroupSess: 200}
+		ds = harness.DataSet{Agents: 300, Outbox: 300, Sessions: max(50, b.o.concurrency), Groups: 20, GroupSess: 200,
+			Workshops: 20, BurstAgents: 200, ExportRegs: 500}
 	}
 	ds.Sessions = max(ds.Sessions, b.o.concurrency, b.o.burst)
 	if b.smtp, err = harness.StartSMTP(); err != nil {
@@ -225,6 +226,10 @@ func (b *bench) all(ctx context.Context) error {
 			b.scenario(ctx, "group calendar feed, unchanged (304)", "feed", b.o.concurrency, 0,
 				agentGet(func(int) string { return "/feeds/groups/" + seeded.Groups[0] }, http.StatusNotModified, etag))
 		}
+	}
+
+	if err := b.eventScenarios(ctx, client, seeded); err != nil {
+		return err
 	}
 
 	// A write burst: login-link requests (a transaction with a token and an
@@ -407,10 +412,7 @@ func (b *bench) startScenario(ctx context.Context) error {
 
 func (b *bench) addPending() {
 	b.res.NotYet = []string{
-		"registration burst (100 concurrent, exactly the capacity confirmed): needs the event models (issue 4)",
 		"RSVP burst on one session: needs sessions/RSVP (issue 3)",
-		"event programme page: issue 4",
-		"CSV export of 10,000 registrations: issue 4",
 	}
 }
 
@@ -521,4 +523,68 @@ func ms(d time.Duration) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000)
+}
+
+// eventScenarios: the programme page of an event with its workshops, the
+// exports of its registrations, and the registration opening: every agent
+// of the burst registers once, from b.o.burst concurrent clients, through
+// the real form; afterwards exactly the capacity must be confirmed.
+func (b *bench) eventScenarios(ctx context.Context, client *http.Client, seeded harness.Seeded) error {
+	ev := seeded.Events
+	if ev.Programme == "" {
+		return nil
+	}
+	get := func(path, session string, status int) func(ctx context.Context, worker, seq int) error {
+		return func(ctx context.Context, worker, _ int) error {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, b.agora.URL(path), nil)
+			if session == "" {
+				session = seeded.AgentSessions[worker%len(seeded.AgentSessions)]
+			}
+			req.AddCookie(&http.Cookie{Name: "agora_session", Value: session})
+			return harness.Expect(client, req, status)
+		}
+	}
+	b.logf("scenario: event programme page")
+	b.scenario(ctx, "event programme page (workshops with their fill)", "page", b.o.concurrency, 0,
+		get("/events/"+ev.Programme+"/programme", "", http.StatusOK))
+	for _, format := range []string{"csv", "xlsx"} {
+		name := fmt.Sprintf("%s export of %d registrations (answers, workshops)", strings.ToUpper(format), ev.ExportRegs)
+		b.logf("scenario: %s", name)
+		b.scenario(ctx, name, "export", 1, 0, get("/events/"+ev.Export+"/export/"+format, seeded.AdminSession, http.StatusOK))
+	}
+
+	name := fmt.Sprintf("registration burst: %d agents, %d clients, %d seats with quotas", len(ev.BurstSessions), b.o.burst, ev.BurstCapacity)
+	b.logf("scenario: %s", name)
+	csrf := strings.Repeat("r", 43)
+	path := "/events/" + ev.Burst + "/register"
+	ceiling := b.measureCeiling(ctx, b.o.burst)
+	_ = b.agora.ResetPeakRSS()
+	r := harness.Load(ctx, b.o.burst, 10*time.Minute, len(ev.BurstSessions), func(ctx context.Context, _, seq int) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, b.agora.URL(path), strings.NewReader("mode=onsite&csrf_token="+csrf))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", b.agora.URL(""))
+		req.AddCookie(&http.Cookie{Name: "agora_csrf", Value: csrf})
+		req.AddCookie(&http.Cookie{Name: "agora_session", Value: ev.BurstSessions[seq]})
+		return harness.Expect(client, req, http.StatusSeeOther)
+	})
+	peak, _ := b.agora.PeakRSS()
+	confirmed, waitlisted, problems, err := harness.BurstOutcome(ctx, b.agora.DatabaseURL(), ev)
+	if err != nil {
+		return err
+	}
+	s := Scenario{Name: fmt.Sprintf("%s → %d confirmed, %d waitlisted", name, confirmed, waitlisted), Kind: "burst",
+		Result: r, PeakRSSMB: mb(peak), CeilingPerSecond: ceiling.PerSecond}
+	if ceiling.PerSecond > 0 {
+		s.RatioToCeiling = r.PerSecond / ceiling.PerSecond
+	}
+	if len(problems) > 0 {
+		s.Result.Errors += len(problems)
+		if s.Result.FirstError == "" {
+			s.Result.FirstError = "seat rules broken: " + strings.Join(problems, "; ")
+		}
+	}
+	b.res.Scenarios = append(b.res.Scenarios, s)
+	// Let the worker deliver the confirmations before the next scenarios.
+	b.drainSMTP(60 * time.Second)
+	return nil
 }

@@ -21,11 +21,16 @@ type DataSet struct {
 	Groups    int // working groups (seeded once the groups models exist)
 	GroupSess int // sessions of those groups
 	Workshops int // workshops of the product event
+	// BurstAgents register for one event during the registration burst (each
+	// a logged-in agent); ExportRegs registrations fill the exported event.
+	BurstAgents int
+	ExportRegs  int
 }
 
 // FullDataSet is the data set: directions, 5,000 agents, 1,000
 // groups, 20,000 sessions, one event with 100 workshops.
-var FullDataSet = DataSet{Agents: 5000, Outbox: 5000, Sessions: 200, Groups: 1000, GroupSess: 20000, Workshops: 100}
+var FullDataSet = DataSet{Agents: 5000, Outbox: 5000, Sessions: 200, Groups: 1000, GroupSess: 20000, Workshops: 100,
+	BurstAgents: 4000, ExportRegs: 10000}
 
 // Seeded is what Seed made and what the load needs to replay it.
 type Seeded struct {
@@ -37,6 +42,7 @@ type Seeded struct {
 	AgentSessions []string // cookie values of logged-in agents
 	Groups        []string // ids of the seeded groups (open, active)
 	GroupSessions int
+	Events        Events   // the event scenarios' events
 	Pending       []string // parts of the data set whose models are not on main yet
 	Took          time.Duration
 }
@@ -123,8 +129,10 @@ func Seed(ctx context.Context, dsn string, ds DataSet) (Seeded, error) {
 			return out, fmt.Errorf("seed groups: %w", err)
 		}
 	}
-	if ds.Workshops > 0 { // event models are on main; their seed comes with the registration burst
-		out.Pending = append(out.Pending, fmt.Sprintf("one event with %d workshops (event models not on main yet)", ds.Workshops))
+	if ds.Workshops > 0 || ds.BurstAgents > 0 || ds.ExportRegs > 0 {
+		if err := seedEvents(ctx, store, ds, &out); err != nil {
+			return out, fmt.Errorf("seed events: %w", err)
+		}
 	}
 	out.Took = time.Since(t0)
 	return out, nil
