@@ -431,3 +431,24 @@ func (s *Server) eventRegistrationToggle(c *gin.Context) {
 	}
 	s.redirectWithFlash(c, "/events/"+ev.Event.ID, "success", msg)
 }
+
+// eventDuplicate copies the event (programme, quotas, questions,
+// correspondents) one year later, as a draft: next year's edition.
+func (s *Server) eventDuplicate(c *gin.Context) {
+	ev, ok := s.loadEvent(c, needOrganiser)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	var e models.Event
+	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
+		var err error
+		e, err = tx.DuplicateEvent(ctx, actor(c), *currentUser(c), s.Config.BaseURL.Host, ev.Event.ID, 1)
+		return err
+	})
+	if err != nil {
+		s.serverError(c, "duplicate event", err)
+		return
+	}
+	s.redirectWithFlash(c, "/events/"+e.ID+"/edit", "success", "L'édition suivante est créée en brouillon, un an plus tard : vérifiez ses dates et son programme, puis publiez-la.")
+}

@@ -252,7 +252,7 @@ func TestEventPermissions(t *testing.T) {
 	}
 	// Writes by the other event's organiser change nothing.
 	before := ts.count("SELECT COUNT(*) FROM audit_log")
-	for _, path := range []string{A + "/registrations/" + reg.ID + "/cancel", A + "/status", A + "/quotas", A + "/messages", A + "/checkin",
+	for _, path := range []string{A + "/registrations/" + reg.ID + "/cancel", A + "/status", A + "/duplicate", A + "/quotas", A + "/messages", A + "/checkin",
 		A + "/correspondents", A + "/slots/" + evA.WS1.ID + "/cancel", A + "/edit"} {
 		p := orgB.post(path, url.Values{"status": {"cancelled"}, "code": {reg.Code}, "subject": {"x"}, "body": {"x"}, "audience": {"all"},
 			"corr_email": {"x@example.org"}, "corr_direction": {"DNUM"}, "title": {"x"}})
@@ -323,6 +323,12 @@ func TestEventPagesRender(t *testing.T) {
 				t.Errorf("%d h1", strings.Count(p.Body, "<h1"))
 			}
 		})
+	}
+	// Next year's edition.
+	if p := orgC.post(E+"/duplicate", nil); p.Status != http.StatusSeeOther || !strings.HasSuffix(p.Header.Get("Location"), "/edit") {
+		t.Errorf("duplicate: %d %q", p.Status, p.Header.Get("Location"))
+	} else if p := orgC.get(p.Header.Get("Location")); p.Status != 200 || !strings.Contains(p.Body, "Journée produit") {
+		t.Errorf("edit page of the copy: %d", p.Status)
 	}
 	// The register page of someone already registered leads to their registration.
 	if p := agent.get(E + "/register"); p.Status != http.StatusSeeOther || p.Header.Get("Location") != E+"/inscription" {

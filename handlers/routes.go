@@ -116,6 +116,7 @@ func (s *Server) routes() http.Handler {
 	user.GET("/events/:id/edit", s.eventEdit)
 	user.POST("/events/:id/edit", s.eventUpdate)
 	user.POST("/events/:id/status", s.eventStatus)
+	user.POST("/events/:id/duplicate", s.eventDuplicate)
 	user.POST("/events/:id/registration", s.eventRegistrationToggle)
 	user.GET("/events/:id/setup", s.eventSetup)
 	user.POST("/events/:id/quotas", s.eventQuotasSave)

@@ -785,3 +785,80 @@ func (d *DB) EventCorrespondents(ctx context.Context, eventID string) ([]Corresp
 	}
 	return out, rows.Err()
 }
+
+// DuplicateEvent creates a draft copy of an event, `years` later (same
+// Paris wall-clock times): description, venue, capacity, modes, quotas,
+// correspondents, questions and programme. Registrations are not copied.
+// It is how next year's product event starts.
+func (tx *Tx) DuplicateEvent(ctx context.Context, a Actor, by User, host, id string, years int) (Event, error) {
+	src, err := tx.EventByID(ctx, id)
+	if err != nil {
+		return Event{}, err
+	}
+	shift := func(t time.Time) time.Time {
+		if t.IsZero() {
+			return t
+		}
+		return t.In(Paris).AddDate(years, 0, 0).UTC()
+	}
+	e, err := tx.CreateEvent(ctx, a, host, EventInput{
+		Title: src.Title, Description: src.Description, VenueName: src.VenueName, VenueAddress: src.VenueAddress,
+		VenueAccess: src.VenueAccess, VenueAccessibility: src.VenueAccessibility, OnlineURL: src.OnlineURL,
+		StartsAt: shift(src.StartsAt), EndsAt: shift(src.EndsAt), OpensAt: shift(src.OpensAt), ClosesAt: shift(src.ClosesAt),
+		Capacity: src.Capacity, Modes: src.Modes,
+	})
+	if err != nil {
+		return Event{}, err
+	}
+	quotas, err := tx.EventQuotas(ctx, id)
+	if err != nil {
+		return Event{}, err
+	}
+	if len(quotas) > 0 {
+		if err := tx.SetEventQuotas(ctx, NoNotify, a, e.ID, quotas); err != nil {
+			return Event{}, err
+		}
+	}
+	corrs, err := tx.EventCorrespondents(ctx, id)
+	if err != nil {
+		return Event{}, err
+	}
+	for _, c := range corrs {
+		if err := tx.AddCorrespondent(ctx, a, e.ID, c.User.ID, c.DirectionCode); err != nil {
+			return Event{}, err
+		}
+	}
+	orgs, err := tx.EventOrganisers(ctx, id)
+	if err != nil {
+		return Event{}, err
+	}
+	for _, o := range orgs {
+		if err := tx.AddEventOrganiser(ctx, a, e.ID, o.ID); err != nil {
+			return Event{}, err
+		}
+	}
+	qs, err := tx.EventQuestions(ctx, id)
+	if err != nil {
+		return Event{}, err
+	}
+	for _, q := range qs {
+		if _, err := tx.AddQuestion(ctx, a, e.ID, QuestionInput{Label: q.Label, Help: q.Help, Kind: q.Kind, Required: q.Required, Options: q.Options}); err != nil {
+			return Event{}, err
+		}
+	}
+	slots, err := tx.Programme(ctx, id)
+	if err != nil {
+		return Event{}, err
+	}
+	for _, s := range slots {
+		if s.Cancelled() {
+			continue
+		}
+		in := SlotInput{Kind: s.Kind, SessionInput: SessionInput{Title: s.Title, StartsAt: shift(s.StartsAt), EndsAt: shift(s.EndsAt),
+			Room: s.Room, Address: s.Address, VideoURL: s.VideoURL, Agenda: s.Agenda, Capacity: s.Capacity}}
+		if _, err := tx.AddSlot(ctx, a, by, e.ID, host, in); err != nil {
+			return Event{}, err
+		}
+	}
+	return e, tx.Audit(ctx, a, "event.duplicate", "event", e.ID, "copie de "+id)
+}

@@ -184,3 +184,37 @@ func TestConcurrentWorkshopBurst(t *testing.T) {
 		}
 	})
 }
+
+func TestDuplicateEventForNextYear(t *testing.T) {
+	clock := testutil.NewClock()
+	s := testutil.SQLite(t, clock.Now)
+	f := newEventFixture(t, s, clock, 10, models.ModesOnsite, map[string]int{"DGCS": 3})
+	w := f.slot("Atelier", models.SlotWorkshop, time.Hour, 2*time.Hour, 12)
+	f.mustRegister("a@x.fr", "DNUM", models.ModeOnsite)
+	ctx := context.Background()
+	testutil.MustTx(t, s, func(tx *models.Tx) error {
+		_, err := tx.AddQuestion(ctx, models.Actor{}, f.event.ID, models.QuestionInput{Label: "Régime", Kind: models.QuestionShort})
+		return err
+	})
+	var next models.Event
+	testutil.MustTx(t, s, func(tx *models.Tx) error {
+		var err error
+		next, err = tx.DuplicateEvent(ctx, models.Actor{UserID: f.org.ID}, f.org, "agora.test", f.event.ID, 1)
+		return err
+	})
+	if next.ID == f.event.ID || next.UID == f.event.UID || next.Status != models.EventDraft ||
+		!next.StartsAt.Equal(f.event.StartsAt.In(models.Paris).AddDate(1, 0, 0).UTC()) || next.Capacity != 10 {
+		t.Fatalf("copy %+v", next)
+	}
+	q, _ := s.EventQuotas(ctx, next.ID)
+	qs, _ := s.EventQuestions(ctx, next.ID)
+	slots, _ := s.Programme(ctx, next.ID)
+	c, _ := s.CountRegistrations(ctx, next.ID, nil)
+	if q["DGCS"] != 3 || len(qs) != 1 || len(slots) != 1 || slots[0].UID == w.UID || slots[0].Capacity != 12 || c.Active() != 0 {
+		t.Errorf("copy: quotas %v, %d questions, slots %+v, %d registrations", q, len(qs), slots, c.Active())
+	}
+	acc, _ := s.EventAccessFor(ctx, next.ID, &f.org)
+	if !acc.Organiser {
+		t.Error("the organisers organise the copy")
+	}
+}

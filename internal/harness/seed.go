@@ -224,7 +224,7 @@ func seedGroups(ctx context.Context, store *models.Store, ds DataSet, out *Seede
 					if err != nil {
 						return err
 					}
-					if err := tx.Join(ctx, u, g.ID); err != nil && !errors.Is(err, models.ErrConflict) {
+					if err := tx.Join(ctx, u, g.ID); err != nil && !errors.Is(err, models.ErrConflict) && !errors.Is(err, models.ErrAlreadyMember) {
 						return err
 					}
 				}
