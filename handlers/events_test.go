@@ -324,6 +324,10 @@ func TestEventPagesRender(t *testing.T) {
 			}
 		})
 	}
+	// Mon espace lists the registration.
+	if p := agent.get("/"); !strings.Contains(p.Body, ">Journée produit</a>") || !strings.Contains(p.Body, "Confirmée") {
+		t.Error("home does not list the agent's event")
+	}
 	// Next year's edition.
 	if p := orgC.post(E+"/duplicate", nil); p.Status != http.StatusSeeOther || !strings.HasSuffix(p.Header.Get("Location"), "/edit") {
 		t.Errorf("duplicate: %d %q", p.Status, p.Header.Get("Location"))

@@ -13,6 +13,7 @@ import (
 type homePage struct {
 	Layout
 	mySpace
+	MyEvents []models.EventRegistration
 }
 
 func (s *Server) home(c *gin.Context) {
@@ -28,6 +29,11 @@ func (s *Server) home(c *gin.Context) {
 	p := homePage{Layout: s.layout(c, "Mon espace", "home")}
 	if err := s.fillMySpace(c.Request.Context(), *u, &p.mySpace); err != nil {
 		s.serverError(c, "my space", err)
+		return
+	}
+	var err error
+	if p.MyEvents, err = s.Store.UserEvents(c.Request.Context(), u.ID, u.Email); err != nil {
+		s.serverError(c, "my events", err)
 		return
 	}
 	s.render(c, http.StatusOK, "home", p)

@@ -367,3 +367,47 @@ func (d *DB) EventStatistics(ctx context.Context, e *Event) (EventStats, error) 
 	}
 	return st, rows.Err()
 }
+
+// EventRegistration is an event with one person's registration.
+type EventRegistration struct {
+	Event        Event
+	Registration Registration
+}
+
+// UserEvents returns the upcoming events a person is registered for (by
+// account or address, cancelled registrations left out), soonest first.
+func (d *DB) UserEvents(ctx context.Context, userID, email string) ([]EventRegistration, error) {
+	rows, err := d.query(ctx, "SELECT "+prefixed("e", eventColumns)+", "+prefixed("r", regColumns)+` FROM registrations r
+		JOIN events e ON e.id = r.event_id
+		WHERE (r.user_id = ? OR r.email = ?) AND r.state <> ? AND e.ends_at > ? AND e.status IN (?, ?, ?)
+		ORDER BY e.starts_at LIMIT 20`, userID, NormaliseEmail(email), RegCancelled, d.Now(), EventPublished, EventClosed, EventCancelled)
+	if err != nil {
+		return nil, fmt.Errorf("user events: %w", err)
+	}
+	defer rows.Close()
+	var out []EventRegistration
+	for rows.Next() {
+		var er EventRegistration
+		var rr Registration
+		var user, by, inBy nullStr
+		var promoted, cancelled, checked nullTime
+		e, err := scanEvent(trailingScanner{row: rows, extra: []any{&rr.ID, &rr.EventID, &rr.Email, &rr.Name, &rr.DirectionCode, &user, &rr.Mode,
+			&rr.Seat, &rr.State, &rr.Seq, &rr.ICSBump, &rr.Code, &by, &promoted, &cancelled, &checked, &inBy, &rr.CreatedAt, &rr.UpdatedAt}})
+		if err != nil {
+			return nil, err
+		}
+		rr.UserID, rr.RegisteredBy, rr.CheckedInBy = user.String, by.String, inBy.String
+		rr.PromotedAt, rr.CancelledAt, rr.CheckedInAt = promoted.Time, cancelled.Time, checked.Time
+		er.Event, er.Registration = e, rr
+		out = append(out, er)
+	}
+	return out, rows.Err()
+}
+
+// trailingScanner scans extra columns after a scan function's own.
+type trailingScanner struct {
+	row   interface{ Scan(...any) error }
+	extra []any
+}
+
+func (t trailingScanner) Scan(dest ...any) error { return t.row.Scan(append(dest, t.extra...)...) }
