@@ -144,7 +144,7 @@ test('the admin manages directions, reads the outbox and the audit log', () => s
   await page.goto(`${agora.base}/admin/directions`);
   await check('admin-directions');
   await page.locator('#code').fill('ANS');
-  await page.locator('#dir-name').fill('Agence du numérique en santé');
+  await page.locator('#name').fill('Agence du numérique en santé');
   await page.getByRole('button', { name: 'Enregistrer la direction' }).click();
   await page.waitForLoadState();
   await check('admin-directions-saved');
