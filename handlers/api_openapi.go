@@ -202,7 +202,7 @@ func operationID(op apiOp) string {
 
 // schemaGen turns Go types into JSON Schema (2020-12, the OpenAPI 3.1
 // dialect), one component per named struct. Field documentation comes from
-// `doc:"…"` tags, allowed values from `enum:"a|b"`. In responses every field
+// `doc:"…"` tags, allowed values from `enum:"a|b"` (for a map, of its values). In responses every field
 // without omitempty is required; request bodies name theirs with
 // `api:"required"` and refuse unknown fields, as the decoder does.
 type schemaGen struct {
@@ -290,7 +290,11 @@ func (g *schemaGen) object(t reflect.Type, request bool) map[string]any {
 		}
 		p := g.schema(f.Type, request)
 		if enum := f.Tag.Get("enum"); enum != "" {
-			p = withKey(p, "enum", strings.Split(enum, "|"))
+			if f.Type.Kind() == reflect.Map { // the allowed values of the map's values
+				p = withKey(p, "additionalProperties", withKey(g.schema(f.Type.Elem(), request), "enum", strings.Split(enum, "|")))
+			} else {
+				p = withKey(p, "enum", strings.Split(enum, "|"))
+			}
 		}
 		if d := f.Tag.Get("doc"); d != "" {
 			p = withKey(p, "description", d)

@@ -48,7 +48,7 @@ type apiPollSlot struct {
 
 // apiVotesInput answers some slots of a poll.
 type apiVotesInput struct {
-	Votes map[string]string `json:"votes" api:"required" doc:"slot id → yes, if_needed or no; the slots left out keep the caller's previous answer"`
+	Votes map[string]string `json:"votes" api:"required" enum:"yes|if_needed|no" doc:"slot id → yes, if_needed or no; the slots left out keep the caller's previous answer"`
 }
 
 // apiLoadPoll reads the :id poll for a member of its group, an organiser or

@@ -397,7 +397,7 @@ func voteBadge(v models.Vote) pollCell {
 	case models.VoteYes:
 		return pollCell{Label: "Oui", Class: "fr-badge--success"}
 	case models.VoteIfNeeded:
-		return pollCell{Label: "Si besoin", Class: "fr-badge--warning"}
+		return pollCell{Label: "Si besoin", Class: "fr-badge--info"}
 	case models.VoteNo:
 		return pollCell{Label: "Non", Class: "fr-badge--error"}
 	}

@@ -438,8 +438,17 @@ func (tx *Tx) VotePoll(ctx context.Context, u User, pollID string, votes map[str
 			return 0, fmt.Errorf("vote on %s slot %s: unknown answer %q: %w", pollID, slot, v, ErrInvalidVote)
 		}
 	}
-	p, err := tx.lockPoll(ctx, pollID)
+	// The group's lock first (as RemoveMember takes it), then the poll's:
+	// someone leaving the group at this moment either goes after this vote
+	// (and takes it along) or before it (and the vote is refused).
+	p, err := tx.PollByID(ctx, pollID)
 	if err != nil {
+		return 0, err
+	}
+	if err := tx.lockRow(ctx, "work_groups", p.GroupID); err != nil {
+		return 0, fmt.Errorf("vote on %s: %w", pollID, err)
+	}
+	if p, err = tx.lockPoll(ctx, pollID); err != nil {
 		return 0, err
 	}
 	if _, err := tx.Membership(ctx, p.GroupID, u.ID); err != nil {
