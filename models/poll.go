@@ -570,20 +570,29 @@ type PollListItem struct {
 	Slots      int // candidate slots
 	Voters     int // members who answered at least one slot
 	MyVotes    int // slots the viewer answered
+	Unanswered int // slots not started that the viewer has not answered
 }
 
-// AwaitsVote tells whether the viewer has not answered every slot.
-func (it PollListItem) AwaitsVote() bool { return it.MyVotes < it.Slots }
+// AwaitsVote tells whether the viewer has not answered every slot still to come.
+func (it PollListItem) AwaitsVote() bool { return it.Unanswered > 0 }
+
+// unansweredSlots counts a poll's slots starting after ? that user ? has
+// not answered (p is the poll, u the user).
+const unansweredSlots = `(SELECT COUNT(*) FROM poll_slots us WHERE us.poll_id = p.id AND us.starts_at > ?
+		AND NOT EXISTS (SELECT 1 FROM poll_votes uv WHERE uv.slot_id = us.id AND uv.user_id = %s))`
 
 func pollListQuery(where string) string {
 	return `SELECT ` + pollColumns + `, g.title,
 		(SELECT COUNT(*) FROM poll_slots s WHERE s.poll_id = p.id),
 		(SELECT COUNT(DISTINCT v.user_id) FROM poll_votes v WHERE v.poll_id = p.id),
-		(SELECT COUNT(*) FROM poll_votes m WHERE m.poll_id = p.id AND m.user_id = ?)
+		(SELECT COUNT(*) FROM poll_votes m WHERE m.poll_id = p.id AND m.user_id = ?),
+		` + fmt.Sprintf(unansweredSlots, "?") + `
 		FROM polls p JOIN work_groups g ON g.id = p.group_id WHERE ` + where
 }
 
-func (d *DB) listPolls(ctx context.Context, q string, args ...any) ([]PollListItem, error) {
+// listPolls runs a pollListQuery for viewerID; args are the where clause's.
+func (d *DB) listPolls(ctx context.Context, q, viewerID string, args ...any) ([]PollListItem, error) {
+	args = append([]any{viewerID, d.Now(), viewerID}, args...)
 	rows, err := d.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list polls: %w", err)
@@ -592,7 +601,7 @@ func (d *DB) listPolls(ctx context.Context, q string, args ...any) ([]PollListIt
 	var out []PollListItem
 	for rows.Next() {
 		var it PollListItem
-		if it.Poll, err = scanPoll(rows, &it.GroupTitle, &it.Slots, &it.Voters, &it.MyVotes); err != nil {
+		if it.Poll, err = scanPoll(rows, &it.GroupTitle, &it.Slots, &it.Voters, &it.MyVotes, &it.Unanswered); err != nil {
 			return nil, fmt.Errorf("scan poll: %w", err)
 		}
 		out = append(out, it)
@@ -612,16 +621,56 @@ func (d *DB) GroupPolls(ctx context.Context, groupID, viewerID string, status Po
 
 // PollsAwaitingVote returns the open polls of the active groups userID
 // belongs to that still accept votes and where userID has not answered
-// every slot: the soonest deadline first, polls without one last.
+// every slot still to come: the soonest deadline first, polls without one
+// last.
 func (d *DB) PollsAwaitingVote(ctx context.Context, userID string, limit int) ([]PollListItem, error) {
 	if limit <= 0 {
 		limit = 20
 	}
+	now := d.Now()
 	return d.listPolls(ctx, pollListQuery(`p.status = 'open' AND g.status = 'active' AND (p.deadline IS NULL OR p.deadline > ?)
 		AND EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = p.group_id AND gm.user_id = ?)
-		AND (SELECT COUNT(*) FROM poll_votes mv WHERE mv.poll_id = p.id AND mv.user_id = ?) < (SELECT COUNT(*) FROM poll_slots ms WHERE ms.poll_id = p.id)
+		AND `+fmt.Sprintf(unansweredSlots, "?")+` > 0
 		ORDER BY CASE WHEN p.deadline IS NULL THEN 1 ELSE 0 END, p.deadline, p.created_at, p.id LIMIT ?`),
-		userID, d.Now(), userID, userID, limit)
+		userID, now, userID, now, userID, limit)
+}
+
+// PollReminder is a member to remind of a poll they have not fully answered.
+type PollReminder struct {
+	Poll       Poll
+	GroupTitle string
+	User       User
+}
+
+// DuePollReminders returns, for the open polls of active groups whose
+// deadline falls in (now, until] and that were opened before openedBefore,
+// the members (but the poll's author) who accept news by email and have
+// not answered every slot still to come.
+func (d *DB) DuePollReminders(ctx context.Context, until, openedBefore time.Time) ([]PollReminder, error) {
+	now := d.Now()
+	rows, err := d.query(ctx, `SELECT `+pollColumns+`, g.title, `+prefixed("u", userColumns)+`
+		FROM polls p JOIN work_groups g ON g.id = p.group_id
+		JOIN group_members gm ON gm.group_id = p.group_id JOIN users u ON u.id = gm.user_id
+		WHERE p.status = 'open' AND g.status = 'active' AND p.deadline > ? AND p.deadline <= ? AND p.created_at < ?
+		AND u.notify_email AND (p.created_by IS NULL OR u.id <> p.created_by) AND `+fmt.Sprintf(unansweredSlots, "u.id")+` > 0
+		ORDER BY p.deadline, p.id, u.email`, now, until.UTC(), openedBefore.UTC(), now)
+	if err != nil {
+		return nil, fmt.Errorf("due poll reminders: %w", err)
+	}
+	defer rows.Close()
+	var out []PollReminder
+	for rows.Next() {
+		var r PollReminder
+		var dir nullStr
+		var last nullTime
+		u := &r.User
+		if r.Poll, err = scanPoll(rows, &r.GroupTitle, &u.ID, &u.Email, &u.Name, &dir, &u.Role, &u.NotifyEmail, &u.CreatedAt, &last); err != nil {
+			return nil, fmt.Errorf("scan poll reminder: %w", err)
+		}
+		u.DirectionCode, u.LastLoginAt = dir.String, last.Time
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // dropOpenPollVotes removes userID's answers on the open polls of a group

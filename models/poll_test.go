@@ -510,3 +510,28 @@ func TestCancelPollAndLists(t *testing.T) {
 		}
 	})
 }
+
+// A slot that has started needs no answer: a member who answered the others
+// is no longer awaited.
+func TestPollAwaitsOnlySlotsToCome(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		org := f.user("org@example.org", models.RoleOrganiser)
+		member := f.user("m@example.org", models.RoleAgent)
+		g := f.group(org, models.GroupInput{})
+		f.join(member, g.ID)
+		p, s := f.poll(org, g.ID, nil)
+		if _, err := f.vote(member, p.ID, map[string]models.Vote{s[1].ID: models.VoteYes, s[2].ID: models.VoteNo}); err != nil {
+			t.Fatal(err)
+		}
+		if w, _ := f.s.PollsAwaitingVote(f.ctx, member.ID, 10); len(w) != 1 || w[0].Unanswered != 1 || w[0].MyVotes != 2 {
+			t.Fatalf("awaiting before the first slot = %+v", w)
+		}
+		f.clock.Set(s[0].StartsAt)
+		if w, _ := f.s.PollsAwaitingVote(f.ctx, member.ID, 10); len(w) != 0 {
+			t.Fatalf("awaiting once the unanswered slot started = %+v", w)
+		}
+		if items, _ := f.s.GroupPolls(f.ctx, g.ID, member.ID, models.PollOpen, 10); len(items) != 1 || items[0].AwaitsVote() {
+			t.Fatalf("group polls = %+v", items)
+		}
+	})
+}

@@ -71,6 +71,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Now:       time.Now,
 	}
 	reminders := &jobs.Reminders{Store: store, Invite: inviter, Logger: log.With("job", "reminders"), Notify: worker.Notify}
+	pollReminders := &jobs.PollReminders{Store: store, Mail: composer, BaseURL: cfg.BaseURL.String(), Logger: log.With("job", "poll_reminders"),
+		Notify: worker.Notify}
 	eventReminders := &jobs.EventReminders{Store: store, Logger: log.With("job", "event_reminders"), Notify: worker.Notify,
 		Notifier: eventmail.New(composer, cfg.BaseURL.String(), inviter.Organizer, time.Now)}
 	srv := handlers.New(handlers.Deps{
@@ -120,6 +122,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	wg.Go(func() { purgeLoop(workCtx, store, log) })
 	wg.Go(func() { reminders.Run(workCtx) })
 	wg.Go(func() { eventReminders.Run(workCtx) })
+	wg.Go(func() { pollReminders.Run(workCtx) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(ln) }()
