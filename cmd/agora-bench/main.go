@@ -7,6 +7,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -51,6 +52,7 @@ func main() {
 type options struct {
 	duration    time.Duration
 	warmup      time.Duration
+	ceilingTime time.Duration
 	concurrency int
 	burst       int
 	mails       int
@@ -58,6 +60,7 @@ type options struct {
 	out         string
 	keep        bool
 	small       bool
+	seedOnly    string
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -65,6 +68,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("agora-bench", flag.ContinueOnError)
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "measured time of each scenario")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured warm-up before each scenario")
+	fs.DurationVar(&o.ceilingTime, "ceiling", 2*time.Second, "measured time of the ceiling before each scenario (after a quarter of it as warm-up)")
 	fs.IntVar(&o.concurrency, "c", 32, "concurrent clients of the page scenarios")
 	fs.IntVar(&o.burst, "burst", 100, "concurrent clients of the write bursts")
 	fs.IntVar(&o.mails, "mails", 5000, "emails queued for the delivery scenario")
@@ -72,15 +76,24 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&o.out, "o", "bench/results.json", "where to write the JSON results")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary folder (database, logs)")
 	fs.BoolVar(&o.small, "small", false, "a small data set and short scenarios (a smoke test of the harness)")
+	fs.StringVar(&o.seedOnly, "seed", "", "only seed the data set into this SQLite file, then exit (to explore or profile it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	ds := harness.FullDataSet
-	if o.small {
-		ds = harness.DataSet{Agents: 300, Outbox: 300, Sessions: 50}
-		o.duration, o.warmup, o.mails, o.starts = time.Second, 200*time.Millisecond, 300, 2
+	if o.seedOnly != "" {
+		ds := harness.FullDataSet
+		if o.small {
+			ds = harness.SmallDataSet
+		}
+		s, err := harness.Seed(ctx, "sqlite://"+o.seedOnly, ds)
+		if err == nil {
+			fmt.Fprintf(stdout, "seeded %s in %s; admin session cookie agora_session=%s\n", o.seedOnly, s.Took.Round(time.Millisecond), s.AdminSession)
+		}
+		return err
 	}
-	ds.Sessions = max(ds.Sessions, o.concurrency)
+	if o.small {
+		o.duration, o.warmup, o.ceilingTime, o.mails, o.starts = time.Second, 200*time.Millisecond, 500*time.Millisecond, 300, 2
+	}
 
 	dir, err := os.MkdirTemp("", "agora-bench-")
 	if err != nil {
@@ -93,13 +106,20 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	b := &bench{o: o, dir: dir, stdout: stdout, res: Results{
 		Machine: machine(), Started: time.Now().UTC(),
-		Settings: Settings{Duration: o.duration.String(), Warmup: o.warmup.String(), Concurrency: o.concurrency, Burst: o.burst,
+		Settings: Settings{Duration: o.duration.String(), Warmup: o.warmup.String(), Ceiling: o.ceilingTime.String(), Concurrency: o.concurrency, Burst: o.burst,
 			Database: "SQLite (WAL) in a temporary folder", RateLimit: "AGORA_RATE_LIMIT=0 (per-IP limits off: every request comes from 127.0.0.1)",
 			LogLevel: "info (JSON access log to a file, as in production)"},
 	}}
 	err = b.all(ctx)
 	if werr := b.write(); werr != nil && err == nil {
 		err = werr
+	}
+	if err == nil {
+		for _, c := range b.res.Checks {
+			if !c.OK {
+				err = fmt.Errorf("correctness check failed: %s", c.Name)
+			}
+		}
 	}
 	return err
 }
@@ -112,6 +132,8 @@ type bench struct {
 	agora   *harness.Agora
 	smtp    *harness.SMTPServer
 	ceiling string // address of the ceiling server, kept running
+	client  *http.Client
+	seeded  harness.Seeded
 }
 
 func (b *bench) logf(format string, args ...any) {
@@ -119,6 +141,7 @@ func (b *bench) logf(format string, args ...any) {
 }
 
 func (b *bench) all(ctx context.Context) error {
+	t0 := time.Now()
 	b.logf("building agora")
 	bin, err := harness.Build(ctx, b.dir)
 	if err != nil {
@@ -140,142 +163,104 @@ func (b *bench) all(ctx context.Context) error {
 	// 2. Agora on the full data set.
 	ds := harness.FullDataSet
 	if b.o.small {
-		ds = harness.DataSet{Agents: 300, Outbox: 300, Sessions: max(50, b.o.concurrency), Groups: 20, GroupSess: 200,
-			Workshops: 20, BurstAgents: 200, ExportRegs: 500}
+		ds = harness.SmallDataSet
 	}
-	ds.Sessions = max(ds.Sessions, b.o.concurrency, b.o.burst)
 	if b.smtp, err = harness.StartSMTP(); err != nil {
 		return err
 	}
 	defer b.smtp.Close()
-	if b.agora, err = harness.NewAgora(bin, filepath.Join(b.dir, "agora"), map[string]string{
-		"AGORA_SMTP_URL":  b.smtp.URL(),
-		"AGORA_MAIL_FROM": "Agora <agora@bench.test>",
-	}); err != nil {
+	env := map[string]string{"AGORA_SMTP_URL": b.smtp.URL(), "AGORA_MAIL_FROM": "Agora <agora@bench.test>"}
+	if b.agora, err = harness.NewAgora(bin, filepath.Join(b.dir, "agora"), env); err != nil {
 		return err
 	}
-	b.logf("seeding %d agents, %d outbox emails, %d groups with %d sessions through the models", ds.Agents, ds.Outbox, ds.Groups, ds.GroupSess)
+	b.logf("seeding through the models: %d agents, %d outbox emails, %d groups with %d sessions, an event of %d seats with %d workshops, "+
+		"an event with %d registrations, a committee of %d members, %d agents in %d groups each",
+		ds.Agents, ds.Outbox, ds.Groups, ds.GroupSess, ds.EventCapacity, ds.Blocks*ds.Rooms, ds.ExportRegistrations, ds.CommitteeMembers, ds.FeedUsers, ds.FeedGroups)
 	seeded, err := harness.Seed(ctx, b.agora.DatabaseURL(), ds)
 	if err != nil {
 		return err
 	}
+	b.seeded = seeded
 	b.res.DataSet = DataSetInfo{Directions: seeded.Directions, Agents: seeded.Agents, Outbox: seeded.Outbox,
-		Groups: len(seeded.Groups), Sessions: seeded.GroupSessions,
-		NotYet: seeded.Pending, SeedSeconds: seeded.Took.Seconds()}
+		Groups: len(seeded.Groups), Sessions: seeded.GroupSessions, EventSeats: ds.EventCapacity, EventQuotas: ds.Quotas,
+		Workshops: len(seeded.Event.Workshops()), ExportRegistrations: seeded.ExportRegs, CommitteeMembers: len(seeded.CommitteeMembers),
+		FeedUsers: len(seeded.FeedUsers), FeedGroups: ds.FeedGroups, SeedSeconds: seeded.Took.Seconds()}
+	b.logf("seeded in %s", seeded.Took.Round(100*time.Millisecond))
 	startup, err := b.agora.StartReady(20 * time.Second)
 	if err != nil {
 		return err
 	}
 	defer b.agora.Stop(10 * time.Second)
 	b.logf("agora ready in %s", startup.Round(time.Millisecond))
+	b.client = harness.LoadClient(max(b.o.concurrency, b.o.burst))
 
-	client := harness.LoadClient(max(b.o.concurrency, b.o.burst))
-	pages := []struct {
-		name, path, cookie string
-		status             int
-		perWorker          bool
-	}{
-		{"login page (anonymous)", "/login", "", http.StatusOK, false},
-		{"home of a logged-in agent", "/", "agent", http.StatusOK, true},
-		{"admin outbox page (50 of " + fmt.Sprint(seeded.Outbox) + ")", "/admin/outbox", "admin", http.StatusOK, false},
-	}
-	for _, p := range pages {
-		b.logf("scenario: %s", p.name)
-		fn := func(ctx context.Context, worker, _ int) error {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, b.agora.URL(p.path), nil)
-			switch p.cookie {
-			case "agent":
-				req.AddCookie(&http.Cookie{Name: "agora_session", Value: seeded.AgentSessions[worker%len(seeded.AgentSessions)]})
-			case "admin":
-				req.AddCookie(&http.Cookie{Name: "agora_session", Value: seeded.AdminSession})
-			}
-			return harness.Expect(client, req, p.status)
-		}
-		b.scenario(ctx, p.name, "page", b.o.concurrency, 0, fn)
-	}
-
-	if len(seeded.Groups) > 0 {
-		agentGet := func(path func(seq int) string, status int, etag string) func(ctx context.Context, worker, seq int) error {
-			return func(ctx context.Context, worker, seq int) error {
-				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, b.agora.URL(path(seq)), nil)
-				req.AddCookie(&http.Cookie{Name: "agora_session", Value: seeded.AgentSessions[worker%len(seeded.AgentSessions)]})
-				if etag != "" {
-					req.Header.Set("If-None-Match", etag)
-				}
-				return harness.Expect(client, req, status)
-			}
-		}
-		group := func(seq int) string { return seeded.Groups[seq%len(seeded.Groups)] }
-		b.logf("scenario: groups directory")
-		b.scenario(ctx, fmt.Sprintf("groups directory page (%d groups)", len(seeded.Groups)), "page", b.o.concurrency, 0,
-			agentGet(func(int) string { return "/groups" }, http.StatusOK, ""))
-		b.logf("scenario: group page")
-		b.scenario(ctx, "group page (rotating over the groups)", "page", b.o.concurrency, 0,
-			agentGet(func(seq int) string { return "/groups/" + group(seq) }, http.StatusOK, ""))
-		b.logf("scenario: group feed, cold")
-		b.scenario(ctx, "group calendar feed, cold (200, rotating groups)", "feed", b.o.concurrency, 0,
-			agentGet(func(seq int) string { return "/feeds/groups/" + group(seq) }, http.StatusOK, ""))
-		resp, err := client.Get(b.agora.URL("/feeds/groups/" + seeded.Groups[0]))
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if etag := resp.Header.Get("ETag"); etag != "" {
-			b.logf("scenario: group feed, 304")
-			b.scenario(ctx, "group calendar feed, unchanged (304)", "feed", b.o.concurrency, 0,
-				agentGet(func(int) string { return "/feeds/groups/" + seeded.Groups[0] }, http.StatusNotModified, etag))
-		}
-	}
-
-	if err := b.eventScenarios(ctx, client, seeded); err != nil {
+	if err := b.pageScenarios(ctx); err != nil {
 		return err
 	}
-
-	// A write burst: login-link requests (a transaction with a token and an
-	// outbox email each), 100 concurrent clients, distinct addresses.
-	name := fmt.Sprintf("login-link burst (%d clients, write + outbox)", b.o.burst)
-	b.logf("scenario: %s", name)
-	csrf := strings.Repeat("c", 43)
-	b.scenario(ctx, name, "write", b.o.burst, 0, func(ctx context.Context, _, seq int) error {
-		form := "csrf_token=" + csrf + "&email=" + fmt.Sprintf("burst%07d@bench.test", seq)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, b.agora.URL("/login"), strings.NewReader(form))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", b.agora.URL(""))
-		req.AddCookie(&http.Cookie{Name: "agora_csrf", Value: csrf})
-		return harness.Expect(client, req, http.StatusSeeOther)
-	})
-	// Let the worker deliver the burst's emails before measuring delivery alone.
-	b.drainSMTP(30 * time.Second)
-
+	if err := b.feedScenarios(ctx); err != nil {
+		return err
+	}
+	if err := b.loginBurst(ctx); err != nil {
+		return err
+	}
+	if err := b.registrationBurst(ctx); err != nil {
+		return err
+	}
+	if err := b.programmeScenario(ctx); err != nil {
+		return err
+	}
+	if err := b.rsvpBurst(ctx); err != nil {
+		return err
+	}
+	if err := b.exportScenario(ctx); err != nil {
+		return err
+	}
 	if err := b.mailScenario(ctx); err != nil {
 		return err
 	}
 	if err := b.startScenario(ctx); err != nil {
 		return err
 	}
-	b.addPending()
+	b.res.TotalSeconds = time.Since(t0).Seconds()
 	b.table()
 	return nil
 }
 
+// load is one load scenario: conc clients calling fn in a closed loop for
+// the scenario's duration, or until total calls (total > 0: a burst of
+// distinct writes). warm, when set, replaces the warm-up with fn (a burst
+// warms up on other rows than the ones it measures).
+type load struct {
+	name, kind string
+	conc       int
+	total      int
+	duration   time.Duration // 0: the run's -duration
+	warm       func(ctx context.Context)
+	fn         func(ctx context.Context, worker, seq int) error
+}
+
 // scenario runs one load scenario with warm-up, peak RSS reset before it.
-func (b *bench) scenario(ctx context.Context, name, kind string, conc, total int, fn func(ctx context.Context, worker, seq int) error) Scenario {
+func (b *bench) scenario(ctx context.Context, l load) *Scenario {
+	b.logf("scenario: %s", l.name)
 	// The machine is shared: its ceiling is measured again right before each
 	// scenario, at the same concurrency, and the ratio is to that figure.
-	ceiling := b.measureCeiling(ctx, conc)
-	if b.o.warmup > 0 {
-		harness.Load(ctx, conc, b.o.warmup, total, fn)
+	ceiling := b.measureCeiling(ctx, l.conc)
+	switch {
+	case l.warm != nil:
+		l.warm(ctx)
+	case b.o.warmup > 0:
+		harness.Load(ctx, l.conc, b.o.warmup, l.total, l.fn)
 	}
 	_ = b.agora.ResetPeakRSS()
-	r := harness.Load(ctx, conc, b.o.duration, total, fn)
+	d := cmp.Or(l.duration, b.o.duration)
+	r := harness.Load(ctx, l.conc, d, l.total, l.fn)
 	peak, _ := b.agora.PeakRSS()
-	s := Scenario{Name: name, Kind: kind, Result: r, PeakRSSMB: mb(peak), CeilingPerSecond: ceiling.PerSecond}
+	s := Scenario{Name: l.name, Kind: l.kind, Result: r, PeakRSSMB: mb(peak), CeilingPerSecond: ceiling.PerSecond}
 	if ceiling.PerSecond > 0 {
 		s.RatioToCeiling = r.PerSecond / ceiling.PerSecond
 	}
 	b.res.Scenarios = append(b.res.Scenarios, s)
-	return s
+	return &b.res.Scenarios[len(b.res.Scenarios)-1]
 }
 
 // measureCeiling drives the bare gin handler with conc clients.
@@ -286,10 +271,8 @@ func (b *bench) measureCeiling(ctx context.Context, conc int) harness.LoadResult
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+b.ceiling+"/", nil)
 		return harness.Expect(client, req, http.StatusOK)
 	}
-	if b.o.warmup > 0 {
-		harness.Load(ctx, conc, b.o.warmup, 0, fn)
-	}
-	return harness.Load(ctx, conc, b.o.duration, 0, fn)
+	harness.Load(ctx, conc, b.o.ceilingTime/4, 0, fn)
+	return harness.Load(ctx, conc, b.o.ceilingTime, 0, fn)
 }
 
 // startCeiling starts the ceiling server (this same program, in its own
@@ -319,7 +302,10 @@ func (b *bench) startCeiling(ctx context.Context, self string) (stop func(), err
 		time.Sleep(5 * time.Millisecond)
 	}
 	b.ceiling = addr
+	saved := b.o.ceilingTime
+	b.o.ceilingTime = b.o.duration
 	r := b.measureCeiling(ctx, b.o.concurrency)
+	b.o.ceilingTime = saved
 	peak, _ := procPeak(cmd.Process.Pid)
 	b.res.Scenarios = append(b.res.Scenarios, Scenario{Name: "ceiling: bare gin handler, constant body", Kind: "ceiling",
 		Result: r, RatioToCeiling: 1, CeilingPerSecond: r.PerSecond, PeakRSSMB: mb(peak)})
@@ -410,12 +396,6 @@ func (b *bench) startScenario(ctx context.Context) error {
 	return nil
 }
 
-func (b *bench) addPending() {
-	b.res.NotYet = []string{
-		"RSVP burst on one session: needs sessions/RSVP (issue 3)",
-	}
-}
-
 func procPeak(pid int) (int64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -471,8 +451,10 @@ func (b *bench) write() error {
 func (b *bench) table() {
 	fmt.Fprintf(b.stdout, "\nAgora benchmark — %s, %d CPUs, %s — %s per scenario after %s warm-up\n",
 		b.res.Machine.CPU, b.res.Machine.CPUs, b.res.Machine.GoVersion, b.o.duration, b.o.warmup)
-	fmt.Fprintf(b.stdout, "data set: %d directions, %d agents, %d outbox emails (seeded in %.1fs)\n\n",
-		b.res.DataSet.Directions, b.res.DataSet.Agents, b.res.DataSet.Outbox, b.res.DataSet.SeedSeconds)
+	d := b.res.DataSet
+	fmt.Fprintf(b.stdout, "data set: %d directions, %d agents, %d outbox emails, %d groups with %d sessions, an event of %d seats with %d workshops, "+
+		"%d registrations to export (seeded in %.1fs)\n\n", d.Directions, d.Agents, d.Outbox, d.Groups, d.Sessions, d.EventSeats, d.Workshops,
+		d.ExportRegistrations, d.SeedSeconds)
 	w := tabwriter.NewWriter(b.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "scenario\tconc\trequests\t/s\tceiling /s\tvs ceiling\tp50\tp99\tmax\terrors\tpeak RSS\t")
 	for _, s := range b.res.Scenarios {
@@ -485,6 +467,9 @@ func (b *bench) table() {
 		if s.Kind == "startup" {
 			rate = "—"
 		}
+		if s.Kind == "export" {
+			rate = fmt.Sprintf("%.2f", r.PerSecond)
+		}
 		ceil := "—"
 		if s.CeilingPerSecond > 0 {
 			ceil = fmt.Sprintf("%.0f", s.CeilingPerSecond)
@@ -493,6 +478,11 @@ func (b *bench) table() {
 			ms(r.P50), ms(r.P99), ms(r.Max), r.Errors, s.PeakRSSMB)
 	}
 	w.Flush()
+	for _, s := range b.res.Scenarios {
+		if s.Notes != "" {
+			fmt.Fprintf(b.stdout, "· %s: %s\n", s.Name, s.Notes)
+		}
+	}
 	for _, s := range b.res.Scenarios {
 		if s.Result.FirstError != "" {
 			fmt.Fprintf(b.stdout, "first error of %q: %s\n", s.Name, s.Result.FirstError)
@@ -510,10 +500,10 @@ func (b *bench) targetsTable() {
 		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\n", t.Status, t.Name, t.Target, t.Measured)
 	}
 	w.Flush()
-	if len(b.res.NotYet) > 0 {
-		fmt.Fprintln(b.stdout, "\nscenarios waiting for their feature:")
-		for _, s := range b.res.NotYet {
-			fmt.Fprintln(b.stdout, "  -", s)
+	if len(b.res.Checks) > 0 {
+		fmt.Fprintln(b.stdout, "\ncorrectness checks (the database after each burst):")
+		for _, c := range b.res.Checks {
+			fmt.Fprintf(b.stdout, "  %s\t%s — %s\n", map[bool]string{true: "ok", false: "FAILED"}[c.OK], c.Name, c.Detail)
 		}
 	}
 }
@@ -523,68 +513,4 @@ func ms(d time.Duration) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000)
-}
-
-// eventScenarios: the programme page of an event with its workshops, the
-// exports of its registrations, and the registration opening: every agent
-// of the burst registers once, from b.o.burst concurrent clients, through
-// the real form; afterwards exactly the capacity must be confirmed.
-func (b *bench) eventScenarios(ctx context.Context, client *http.Client, seeded harness.Seeded) error {
-	ev := seeded.Events
-	if ev.Programme == "" {
-		return nil
-	}
-	get := func(path, session string, status int) func(ctx context.Context, worker, seq int) error {
-		return func(ctx context.Context, worker, _ int) error {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, b.agora.URL(path), nil)
-			if session == "" {
-				session = seeded.AgentSessions[worker%len(seeded.AgentSessions)]
-			}
-			req.AddCookie(&http.Cookie{Name: "agora_session", Value: session})
-			return harness.Expect(client, req, status)
-		}
-	}
-	b.logf("scenario: event programme page")
-	b.scenario(ctx, "event programme page (workshops with their fill)", "page", b.o.concurrency, 0,
-		get("/events/"+ev.Programme+"/programme", "", http.StatusOK))
-	for _, format := range []string{"csv", "xlsx"} {
-		name := fmt.Sprintf("%s export of %d registrations (answers, workshops)", strings.ToUpper(format), ev.ExportRegs)
-		b.logf("scenario: %s", name)
-		b.scenario(ctx, name, "export", 1, 0, get("/events/"+ev.Export+"/export/"+format, seeded.AdminSession, http.StatusOK))
-	}
-
-	name := fmt.Sprintf("registration burst: %d agents, %d clients, %d seats with quotas", len(ev.BurstSessions), b.o.burst, ev.BurstCapacity)
-	b.logf("scenario: %s", name)
-	csrf := strings.Repeat("r", 43)
-	path := "/events/" + ev.Burst + "/register"
-	ceiling := b.measureCeiling(ctx, b.o.burst)
-	_ = b.agora.ResetPeakRSS()
-	r := harness.Load(ctx, b.o.burst, 10*time.Minute, len(ev.BurstSessions), func(ctx context.Context, _, seq int) error {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, b.agora.URL(path), strings.NewReader("mode=onsite&csrf_token="+csrf))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", b.agora.URL(""))
-		req.AddCookie(&http.Cookie{Name: "agora_csrf", Value: csrf})
-		req.AddCookie(&http.Cookie{Name: "agora_session", Value: ev.BurstSessions[seq]})
-		return harness.Expect(client, req, http.StatusSeeOther)
-	})
-	peak, _ := b.agora.PeakRSS()
-	confirmed, waitlisted, problems, err := harness.BurstOutcome(ctx, b.agora.DatabaseURL(), ev)
-	if err != nil {
-		return err
-	}
-	s := Scenario{Name: fmt.Sprintf("%s → %d confirmed, %d waitlisted", name, confirmed, waitlisted), Kind: "burst",
-		Result: r, PeakRSSMB: mb(peak), CeilingPerSecond: ceiling.PerSecond}
-	if ceiling.PerSecond > 0 {
-		s.RatioToCeiling = r.PerSecond / ceiling.PerSecond
-	}
-	if len(problems) > 0 {
-		s.Result.Errors += len(problems)
-		if s.Result.FirstError == "" {
-			s.Result.FirstError = "seat rules broken: " + strings.Join(problems, "; ")
-		}
-	}
-	b.res.Scenarios = append(b.res.Scenarios, s)
-	// Let the worker deliver the confirmations before the next scenarios.
-	b.drainSMTP(60 * time.Second)
-	return nil
 }

@@ -17,20 +17,41 @@ import (
 type DataSet struct {
 	Agents    int // accounts with a name and a direction
 	Outbox    int // delivered emails in the outbox (what the admin pages list)
-	Sessions  int // logged-in browsers among the agents (one per load worker)
-	Groups    int // working groups (seeded once the groups models exist)
+	Sessions  int // logged-in browsers among the agents (the first ones)
+	Groups    int // working groups
 	GroupSess int // sessions of those groups
-	Workshops int // workshops of the product event
-	// BurstAgents register for one event during the registration burst (each
-	// a logged-in agent); ExportRegs registrations fill the exported event.
-	BurstAgents int
-	ExportRegs  int
+
+	// The product event: Blocks time blocks of Rooms workshops each, a
+	// capacity of EventCapacity seats with EventQuotas.
+	EventCapacity, Blocks, Rooms int
+	Quotas                       map[string]int
+	// ExportRegistrations are the registrations of a second event, for the
+	// export scenario.
+	ExportRegistrations int
+
+	// The product committee: an open group of the first CommitteeMembers
+	// agents, with a session of RSVPCapacity places for the RSVP burst.
+	CommitteeMembers, RSVPCapacity int
+
+	// FeedUsers agents (the last ones) belong to FeedGroups groups each:
+	// their personal calendar feeds hold FeedGroups × GroupSess/Groups
+	// sessions.
+	FeedUsers, FeedGroups int
 }
 
 // FullDataSet is the data set: directions, 5,000 agents, 1,000
-// groups, 20,000 sessions, one event with 100 workshops.
-var FullDataSet = DataSet{Agents: 5000, Outbox: 5000, Sessions: 200, Groups: 1000, GroupSess: 20000, Workshops: 100,
-	BurstAgents: 4000, ExportRegs: 10000}
+// groups, 20,000 sessions, one event with quotas and 100 workshops (10
+// blocks of 10 rooms); beside it, the product committee of 2,000 members,
+// 300 agents whose feeds hold 500 sessions, and an event with 10,000
+// registrations to export.
+var FullDataSet = DataSet{Agents: 5000, Outbox: 5000, Sessions: 5000, Groups: 1000, GroupSess: 20000,
+	EventCapacity: 2000, Quotas: map[string]int{"DNUM": 250, "DGCS": 150, "DGOS": 150, "DSS": 100}, Blocks: 10, Rooms: 10, ExportRegistrations: 10000,
+	CommitteeMembers: 2000, RSVPCapacity: 50, FeedUsers: 300, FeedGroups: 25}
+
+// SmallDataSet is a smoke test of the harness.
+var SmallDataSet = DataSet{Agents: 400, Outbox: 300, Sessions: 400, Groups: 40, GroupSess: 400,
+	EventCapacity: 150, Quotas: map[string]int{"DNUM": 20, "DGCS": 10, "DGOS": 10, "DSS": 5}, Blocks: 3, Rooms: 4, ExportRegistrations: 500,
+	CommitteeMembers: 200, RSVPCapacity: 20, FeedUsers: 40, FeedGroups: 10}
 
 // Seeded is what Seed made and what the load needs to replay it.
 type Seeded struct {
@@ -39,12 +60,25 @@ type Seeded struct {
 	Outbox        int
 	AdminEmail    string
 	AdminSession  string   // cookie value of a logged-in admin
-	AgentSessions []string // cookie values of logged-in agents
+	AgentSessions []string // cookie values of logged-in agents: AgentSessions[i] is agent i's
 	Groups        []string // ids of the seeded groups (open, active)
 	GroupSessions int
-	Events        Events   // the event scenarios' events
-	Pending       []string // parts of the data set whose models are not on main yet
-	Took          time.Duration
+
+	Event          Event  // the product event (registration burst, programme)
+	WarmupEvent    Event  // the same shape, for the burst's warm-up
+	ExportEvent    string // id of the event with ExportRegistrations registrations
+	ExportRegs     int
+	CommitteeGroup string
+	// CommitteeMembers are the agent numbers of the committee's members.
+	CommitteeMembers  []int
+	RSVPSession       string
+	RSVPCapacity      int
+	RSVPWarmupSession string
+	FeedUsers         []int // agent numbers whose feeds are large
+
+	Took time.Duration
+
+	admin models.User
 }
 
 // Seed migrates the database at dsn and fills it through the models (the
@@ -82,6 +116,7 @@ func Seed(ctx context.Context, dsn string, ds DataSet) (Seeded, error) {
 			return err
 		}
 		out.AdminEmail = admin.Email
+		out.admin = admin
 		if out.AdminSession, err = tx.CreateWebSession(ctx, admin.ID, 24*time.Hour); err != nil {
 			return err
 		}
@@ -129,10 +164,27 @@ func Seed(ctx context.Context, dsn string, ds DataSet) (Seeded, error) {
 			return out, fmt.Errorf("seed groups: %w", err)
 		}
 	}
-	if ds.Workshops > 0 || ds.BurstAgents > 0 || ds.ExportRegs > 0 {
-		if err := seedEvents(ctx, store, ds, &out); err != nil {
-			return out, fmt.Errorf("seed events: %w", err)
+	if ds.CommitteeMembers > 0 {
+		if err := seedCommittee(ctx, store, ds, &out); err != nil {
+			return out, fmt.Errorf("seed committee: %w", err)
 		}
+	}
+	if err := seedFeedUsers(ctx, store, ds, &out); err != nil {
+		return out, fmt.Errorf("seed feed users: %w", err)
+	}
+	if ds.Blocks > 0 {
+		if out.Event, err = seedEvent(ctx, store, out.admin, "Journée produit", 8, ds.EventCapacity, ds.Blocks, ds.Rooms, ds.Quotas); err != nil {
+			return out, fmt.Errorf("seed event: %w", err)
+		}
+		if out.WarmupEvent, err = seedEvent(ctx, store, out.admin, "Journée produit (échauffement)", 9, ds.EventCapacity, ds.Blocks, ds.Rooms, ds.Quotas); err != nil {
+			return out, fmt.Errorf("seed warm-up event: %w", err)
+		}
+	}
+	if ds.ExportRegistrations > 0 {
+		if out.ExportEvent, err = seedExportEvent(ctx, store, out.admin, ds.ExportRegistrations); err != nil {
+			return out, fmt.Errorf("seed export event: %w", err)
+		}
+		out.ExportRegs = ds.ExportRegistrations
 	}
 	out.Took = time.Since(t0)
 	return out, nil
@@ -224,7 +276,7 @@ func seedGroups(ctx context.Context, store *models.Store, ds DataSet, out *Seede
 					if err != nil {
 						return err
 					}
-					if err := tx.Join(ctx, u, g.ID); err != nil && !errors.Is(err, models.ErrConflict) && !errors.Is(err, models.ErrAlreadyMember) {
+					if err := tx.Join(ctx, u, g.ID); err != nil && !errors.Is(err, models.ErrAlreadyMember) {
 						return err
 					}
 				}
