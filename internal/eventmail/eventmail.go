@@ -10,7 +10,9 @@ package eventmail
 import (
 	"context"
 	"fmt"
+	"html"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dnum-sociaux/agora/internal/ical"
@@ -28,6 +30,8 @@ type Notifier struct {
 	BaseURL   string
 	Organizer ical.Person
 	Now       func() time.Time
+
+	cache renderCache
 }
 
 // New builds a Notifier. organizer is the calendar ORGANIZER (the sender
@@ -202,18 +206,109 @@ func (n *Notifier) Notify(ctx context.Context, tx *models.Tx, no models.Notice) 
 	if m.Links, err = n.links(ctx, tx, &r, &e, manage); err != nil {
 		return err
 	}
-	var msg models.OutboxMessage
 	kind := "event." + string(no.Kind)
-	if method != "" {
-		msg, err = n.Invite.Compose(invite.Message{Kind: kind, DedupeKey: key, Method: method, Event: cal, To: to, Template: "event_notice", Data: m})
-	} else {
-		msg, err = n.Mail.Compose(kind, key, r.Email, "event_notice", m)
-	}
+	msg, err := n.compose(kind, key, m)
 	if err != nil {
 		return err
 	}
+	if method != "" {
+		ics, err := ical.Invitation(method, cal, to, n.Now().UTC())
+		if err != nil {
+			return fmt.Errorf("invitation %s: %w", key, err)
+		}
+		msg.ICSMethod, msg.ICSBody = string(method), string(ics)
+	}
 	_, err = tx.Enqueue(ctx, msg)
 	return err
+}
+
+// Placeholders for the person's fields in a cached rendering: letters and
+// digits only, which no escaping changes.
+const (
+	phName   = "AgoraPhName7Q"
+	phEmail  = "AgoraPhEmail7Q"
+	phManage = "AgoraPhManage7Q"
+	phCode   = "QZ7XW9KJ" // 8 characters, like a check-in code
+	phShown  = "QZ7X-W9KJ"
+)
+
+type renderKey struct {
+	event           string
+	updated         int64
+	seq             int
+	kind            models.NoticeKind
+	state           models.RegState
+	mode            models.Mode
+	byCorrespondent bool
+}
+
+type renderedMail struct{ subject, text, html string }
+
+// renderCache keeps the renderings of the confirmation emails of one event
+// for each combination of what changes their text, with placeholders for
+// the person: the registration opening renders each variant once, not once
+// per registration inside the write transaction.
+type renderCache struct {
+	mu sync.Mutex
+	m  map[renderKey]renderedMail
+}
+
+// compose renders the email of m: confirmations and promotions without
+// workshops (the registration opening) from the cache, everything else
+// directly.
+func (n *Notifier) compose(kind, key string, m Mail) (models.OutboxMessage, error) {
+	r := m.Registration
+	if (m.Kind != models.NoticeRegistered && m.Kind != models.NoticePromoted) || len(m.Workshops) > 0 || m.Workshop != nil ||
+		(m.Links.Manage != "" && !strings.HasPrefix(m.Links.Badge, m.Links.Manage)) || containsPlaceholder(&m.Event) {
+		return n.Mail.Compose(kind, key, r.Email, "event_notice", m)
+	}
+	k := renderKey{event: m.Event.ID, updated: m.Event.UpdatedAt.UnixNano(), seq: m.Event.Sequence, kind: m.Kind, state: r.State,
+		mode: r.Mode, byCorrespondent: r.RegisteredBy != ""}
+	n.cache.mu.Lock()
+	tmpl, ok := n.cache.m[k]
+	n.cache.mu.Unlock()
+	if !ok {
+		pm := m
+		pm.Registration.Name, pm.Registration.Email, pm.Registration.Code = phName, phEmail, phCode
+		pm.Links.Manage, pm.Links.Badge = "", ""
+		if m.Links.Manage != "" {
+			pm.Links.Manage, pm.Links.Badge = phManage, phManage+strings.TrimPrefix(m.Links.Badge, m.Links.Manage)
+		}
+		if m.Links.QR != "" {
+			pm.Links.QR = n.QRURL(&pm.Registration)
+		}
+		msg, err := n.Mail.Compose(kind, key, phEmail, "event_notice", pm)
+		if err != nil {
+			return msg, err
+		}
+		tmpl = renderedMail{subject: msg.Subject, text: msg.TextBody, html: msg.HTMLBody}
+		n.cache.mu.Lock()
+		if n.cache.m == nil || len(n.cache.m) > 256 {
+			n.cache.m = map[renderKey]renderedMail{}
+		}
+		n.cache.m[k] = tmpl
+		n.cache.mu.Unlock()
+	}
+	if strings.Contains(tmpl.subject, phName) || strings.Contains(tmpl.subject, phEmail) {
+		return n.Mail.Compose(kind, key, r.Email, "event_notice", m) // the subject is one line built from data: keep it exact
+	}
+	text := strings.NewReplacer(phName, r.Name, phEmail, r.Email, phManage, m.Links.Manage, phShown, r.DisplayCode(), phCode, r.Code)
+	esc := html.EscapeString
+	htm := strings.NewReplacer(phName, esc(r.Name), phEmail, esc(r.Email), phManage, esc(m.Links.Manage), phShown, esc(r.DisplayCode()), phCode, esc(r.Code))
+	return models.OutboxMessage{DedupeKey: key, Kind: kind, Recipient: models.NormaliseEmail(r.Email), Subject: tmpl.subject,
+		TextBody: text.Replace(tmpl.text), HTMLBody: htm.Replace(tmpl.html)}, nil
+}
+
+// containsPlaceholder tells whether the event's own text holds a
+// placeholder (then its emails are rendered directly).
+func containsPlaceholder(e *models.Event) bool {
+	blob := e.Title + e.Description + e.VenueName + e.VenueAddress + e.VenueAccess + e.VenueAccessibility + e.OnlineURL + e.ID
+	for _, p := range []string{phName, phEmail, phManage, phCode, phShown} {
+		if strings.Contains(blob, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // MessageMail is the .Data of the "event_message" email template.

@@ -2,6 +2,7 @@ package eventmail_test
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -177,5 +178,47 @@ func TestReminderAndMessage(t *testing.T) {
 	if len(msgs) != 3 || !strings.HasPrefix(msgs[1].Subject, "Demain") || !manageLink.MatchString(msgs[1].TextBody) ||
 		!strings.Contains(msgs[2].HTMLBody, "<strong>badge</strong>") || msgs[2].Subject != "Journée produit 2027 : Infos pratiques" {
 		t.Fatalf("reminder and message: %d", len(msgs))
+	}
+}
+
+// The cached rendering of confirmations gives exactly the email a direct
+// rendering gives, whatever the person's name holds.
+func TestCachedRenderingEqualsDirect(t *testing.T) {
+	e := newEnv(t, 2)
+	ctx := context.Background()
+	names := []string{`Zoé <b>"O'Hara"</b> & co`, "Léa Martin", `AgoraPhName7Q`, "Ünïcødé 🎉 \\ ; ,", "Jean-Pierre d'Arc"}
+	for i, name := range names {
+		mode := models.ModeOnsite
+		if i == 3 {
+			mode = models.ModeRemote
+		}
+		var r models.Registration
+		testutil.MustTx(t, e.s, func(tx *models.Tx) error {
+			var err error
+			r, err = tx.Register(ctx, e.n, models.NewRegistration{EventID: e.event.ID, Email: fmt.Sprintf("p%d@x.fr", i), Name: name,
+				DirectionCode: "DGCS", Mode: mode})
+			return err
+		})
+		msgs := e.outbox(r.Email)
+		if len(msgs) != 1 {
+			t.Fatalf("%d emails", len(msgs))
+		}
+		got := msgs[0]
+		link := "https://agora.example.gouv.fr/inscription/" + manageLink.FindStringSubmatch(got.TextBody)[1]
+		m := eventmail.Mail{Kind: models.NoticeRegistered, Event: e.event, Registration: r, Links: eventmail.Links{
+			Event: e.n.EventURL(&e.event), Programme: e.n.EventURL(&e.event) + "/programme", Manage: link, Badge: link + "/badge"}}
+		if r.State == models.RegConfirmed {
+			m.Links.QR = e.n.QRURL(&r)
+		}
+		want, err := e.n.Mail.Compose("event.registered", got.DedupeKey, r.Email, "event_notice", m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.TextBody != want.TextBody || got.HTMLBody != want.HTMLBody || got.Subject != want.Subject {
+			t.Errorf("%q (%s, %s): cached rendering differs\n--- got\n%s\n--- want\n%s", name, r.State, r.Mode, got.HTMLBody, want.HTMLBody)
+		}
+		if !strings.Contains(got.TextBody, "Bonjour "+name+",") {
+			t.Errorf("%q: greeting missing", name)
+		}
 	}
 }
