@@ -51,14 +51,15 @@ func (s *Server) methodNotAllowed(c *gin.Context) {
 // next sessions with the agent's answer, the join requests waiting for the
 // groups they organise, their invitations, and their private feed.
 type mySpace struct {
-	Groups      []models.GroupListItem
-	Sessions    []models.SessionListItem
-	Requests    []models.JoinRequest
-	Invitations []models.PendingInvitation
-	Polls       []pollItem // open date polls awaiting the agent's answers
-	FeedURL     string
-	WebcalURL   string
-	Answers     []models.Answer
+	Groups        []models.GroupListItem
+	Sessions      []models.SessionListItem
+	Requests      []models.JoinRequest
+	Invitations   []models.PendingInvitation
+	Polls         []pollItem // open date polls awaiting the agent's answers
+	PollsToDecide []pollItem // open polls the agent organises, past their deadline
+	FeedURL       string
+	WebcalURL     string
+	Answers       []models.Answer
 }
 
 func (s *Server) fillMySpace(ctx context.Context, u models.User, p *mySpace) error {
@@ -80,6 +81,10 @@ func (s *Server) fillMySpace(ctx context.Context, u models.User, p *mySpace) err
 		return err
 	}
 	p.Polls = pollItems(polls, true, s.Now())
+	if polls, err = s.Store.PollsToDecide(ctx, u.ID, 10); err != nil {
+		return err
+	}
+	p.PollsToDecide = pollItems(polls, false, s.Now())
 	prefs, err := s.Store.CalendarPrefs(ctx, u.ID)
 	if err != nil {
 		return err

@@ -479,7 +479,17 @@ func TestPollDeadline(t *testing.T) {
 	if p := alice.get("/"); strings.Contains(p.Body, "/polls/"+pid) {
 		t.Fatal("Mon espace awaits an answer after the deadline")
 	}
+	// The organiser's Mon espace asks for a decision, until there is one.
+	if p := org.get("/"); !strings.Contains(p.Body, "Un sondage à clore") || !strings.Contains(p.Body, `href="/polls/`+pid+`/close"`) {
+		t.Fatal("Mon espace does not ask the organiser to close the poll")
+	}
+	if p := alice.get("/"); strings.Contains(p.Body, "sondage à clore") {
+		t.Fatal("a member is asked to close the poll")
+	}
 	mustRedirect(t, org.post("/polls/"+pid+"/close", url.Values{"slot": {slots[0].ID}, "title": {"Atelier"}, "room": {"Salle 1"}}), "close after the deadline")
+	if p := org.get("/"); strings.Contains(p.Body, "sondage à clore") {
+		t.Fatal("Mon espace still asks to close a closed poll")
+	}
 }
 
 // Each role against each action on a poll of a group on approval: its

@@ -635,6 +635,18 @@ func (d *DB) PollsAwaitingVote(ctx context.Context, userID string, limit int) ([
 		userID, now, userID, now, userID, limit)
 }
 
+// PollsToDecide returns the open polls of the active groups userID
+// organises whose deadline has passed: a date is to be retained (or the
+// poll cancelled). The oldest deadline first.
+func (d *DB) PollsToDecide(ctx context.Context, userID string, limit int) ([]PollListItem, error) {
+	if limit <= 0 {
+		limit = 20
+	}
+	return d.listPolls(ctx, pollListQuery(`p.status = 'open' AND g.status = 'active' AND p.deadline IS NOT NULL AND p.deadline <= ?
+		AND EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = p.group_id AND gm.user_id = ? AND gm.role = 'organiser')
+		ORDER BY p.deadline, p.id LIMIT ?`), userID, d.Now(), userID, limit)
+}
+
 // PollReminder is a member to remind of a poll they have not fully answered.
 type PollReminder struct {
 	Poll       Poll

@@ -496,9 +496,19 @@ func TestCancelPollAndLists(t *testing.T) {
 		if waiting, _ := f.s.PollsAwaitingVote(f.ctx, org.ID, 10); titles(waiting) != "[Date limite proche 0/3][Sans date limite 0/3]" {
 			t.Fatalf("organiser awaits %s", titles(waiting))
 		}
+		if decide, _ := f.s.PollsToDecide(f.ctx, org.ID, 10); len(decide) != 0 {
+			t.Fatalf("to decide before the deadline: %s", titles(decide))
+		}
 		f.clock.Set(paris(2026, 12, 3, 0, 0))
 		if waiting, _ := f.s.PollsAwaitingVote(f.ctx, org.ID, 10); titles(waiting) != "[Sans date limite 0/3]" {
 			t.Fatalf("organiser awaits after the deadline %s", titles(waiting))
+		}
+		// Past its deadline, an open poll is to be decided by its group's organisers (only).
+		if decide, _ := f.s.PollsToDecide(f.ctx, org.ID, 10); titles(decide) != "[Date limite proche 0/3]" {
+			t.Fatalf("to decide after the deadline: %s", titles(decide))
+		}
+		if decide, _ := f.s.PollsToDecide(f.ctx, member.ID, 10); len(decide) != 0 {
+			t.Fatalf("a member has polls to decide: %s", titles(decide))
 		}
 
 		open, err := f.s.GroupPolls(f.ctx, g.ID, member.ID, models.PollOpen, 10)
