@@ -538,12 +538,21 @@ func (s *Server) pollVote(c *gin.Context) {
 		s.forbidden(c, "Seuls les membres du groupe répondent aux sondages. Rejoignez d’abord le groupe.")
 		return
 	}
+	back := "/polls/" + p.ID
+	now := s.Now()
+	switch {
+	case !p.Open():
+		s.voteError(c, back, models.ErrPollClosed)
+		return
+	case !p.AcceptsVotes(now):
+		s.voteError(c, back, models.ErrPollDeadline)
+		return
+	}
 	slots, err := s.Store.PollSlots(ctx, p.ID)
 	if err != nil {
 		s.serverError(c, "poll slots", err)
 		return
 	}
-	now := s.Now()
 	votes := map[string]models.Vote{}
 	var errs form.Errors
 	for _, sl := range slots {
@@ -557,7 +566,6 @@ func (s *Server) pollVote(c *gin.Context) {
 		}
 		votes[sl.ID] = v
 	}
-	back := "/polls/" + p.ID
 	if errs.Any() {
 		s.renderPollShow(c, http.StatusUnprocessableEntity, votes, errs)
 		return
@@ -696,6 +704,10 @@ func (s *Server) pollCloseShow(c *gin.Context) {
 	}
 	if !p.Open() {
 		s.redirectWithFlash(c, "/polls/"+p.ID, "info", "Ce sondage est déjà clos.")
+		return
+	}
+	if g.Status != models.GroupActive {
+		s.redirectWithFlash(c, "/polls/"+p.ID, "error", "Ce groupe n’est pas actif : on ne peut pas y planifier de séance.")
 		return
 	}
 	f := pollCloseForm{Title: p.Title, Room: p.Room, Address: p.Address, VideoURL: p.VideoURL, Agenda: p.Description}

@@ -617,3 +617,38 @@ func TestPollPagesRender(t *testing.T) {
 		t.Error("the new poll form does not propose a duration")
 	}
 }
+
+// An archived group's open poll is frozen: no answer, no date retained.
+func TestPollInArchivedGroup(t *testing.T) {
+	ts := newTestServer(t)
+	org, _ := ts.loginAs("orga@example.org", models.RoleOrganiser)
+	alice, _ := ts.loginAs("alice@example.org", models.RoleAgent)
+	gid := org.createGroup("Communs", models.JoinOpen, "")
+	mustRedirect(t, alice.post("/groups/"+gid+"/join", nil), "join")
+	pid := org.createPoll(gid, nil)
+	slots := ts.pollSlots(pid)
+	mustRedirect(t, org.post("/groups/"+gid+"/status", url.Values{"status": {"archived"}}), "archive")
+
+	if p := alice.get("/polls/" + pid); p.Status != http.StatusOK || strings.Contains(p.Body, "Vos disponibilités") {
+		t.Fatalf("poll of an archived group: %d, vote form shown: %v", p.Status, strings.Contains(p.Body, "Vos disponibilités"))
+	}
+	if p := alice.post("/polls/"+pid+"/votes", votesForm(slots, "yes", "yes", "yes")); p.Status != http.StatusSeeOther {
+		t.Fatalf("vote in an archived group: %d", p.Status)
+	}
+	if p := org.get("/polls/" + pid + "/close"); p.Status != http.StatusSeeOther {
+		t.Fatalf("close form in an archived group: %d", p.Status)
+	}
+	p := org.post("/polls/"+pid+"/close", url.Values{"slot": {slots[0].ID}, "title": {"Atelier"}, "room": {"Salle 1"}})
+	if p.Status != http.StatusConflict || !strings.Contains(p.Body, "pas actif") {
+		t.Fatalf("close in an archived group: %d", p.Status)
+	}
+	if ts.count("SELECT COUNT(*) FROM poll_votes") != 0 || ts.count("SELECT COUNT(*) FROM sessions") != 0 {
+		t.Fatal("something was stored in an archived group")
+	}
+	if p := org.get("/groups/" + gid + "/polls/new"); p.Status != http.StatusSeeOther {
+		t.Fatalf("new poll in an archived group: %d", p.Status)
+	}
+	if p := org.post("/groups/"+gid+"/polls", pollForm(nil)); p.Status != http.StatusUnprocessableEntity || !strings.Contains(fieldError(p.Body, "title"), "pas actif") {
+		t.Fatalf("create poll in an archived group: %d", p.Status)
+	}
+}
