@@ -30,6 +30,8 @@ type fuzzAPI struct {
 	store *models.Store
 	key   string
 	ops   []fuzzOp
+	// bodies are valid bodies that name the fixture's ids, by path template.
+	bodies map[string][]string
 }
 
 type fuzzOp struct {
@@ -40,7 +42,7 @@ type fuzzOp struct {
 // the API's own bookkeeping (key use, idempotency) are left out.
 var fuzzTables = []string{"users", "work_groups", "group_members", "group_requests", "group_invitations", "session_series", "sessions",
 	"rsvps", "events", "event_organisers", "event_quotas", "event_correspondents", "event_questions", "registrations",
-	"registration_answers", "registration_workshops", "registration_links", "outbox"}
+	"registration_answers", "registration_workshops", "registration_links", "outbox", "polls", "poll_slots", "poll_votes"}
 
 func newFuzzAPI(tb testing.TB) *fuzzAPI {
 	tb.Helper()
@@ -104,7 +106,15 @@ func newFuzzAPI(tb testing.TB) *fuzzAPI {
 		if err != nil {
 			return err
 		}
-		ids["groups"], ids["sessions"], ids["events"], ids["registrations"] = g.ID, s.ID, e.ID, reg.ID
+		poll, slots, err := tx.CreatePoll(ctx, org, g.ID, models.PollInput{Title: "Sondage", Duration: time.Hour,
+			Starts: []time.Time{at.Add(-48 * time.Hour), at.Add(-24 * time.Hour)}})
+		if err != nil {
+			return err
+		}
+		fa.bodies = map[string][]string{"/polls/{id}/votes/me": {
+			fmt.Sprintf(`{"votes":{%q:"yes",%q:"if_needed"}}`, slots[0].ID, slots[1].ID),
+			fmt.Sprintf(`{"votes":{%q:"peut-être"}}`, slots[0].ID), `{"votes":{"nope":"yes"}}`, `{"votes":{}}`, `{"votes":null}`}}
+		ids["groups"], ids["sessions"], ids["events"], ids["registrations"], ids["polls"] = g.ID, s.ID, e.ID, reg.ID, poll.ID
 		return nil
 	})
 	// Every operation of the OpenAPI document that takes a body.
@@ -205,7 +215,7 @@ var fuzzBodies = map[string][]string{
 func FuzzAPIBodies(f *testing.F) {
 	fa := newFuzzAPI(f)
 	for i, op := range fa.ops {
-		for _, body := range append(fuzzBodies[op.template], fuzzBodies[""]...) {
+		for _, body := range append(append(fuzzBodies[op.template], fa.bodies[op.template]...), fuzzBodies[""]...) {
 			f.Add(uint8(i), []byte(body))
 		}
 	}
