@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -370,18 +371,35 @@ type pollSlotView struct {
 	Totals   string      // "2 oui, 1 si besoin, 0 non"
 }
 
-// pollCell is one member's answer on one slot in the table.
-type pollCell struct {
-	Label string // always a word: the colour is never the only sign
-	Class string // DSFR badge class
-	Best  bool   // the cell is in a best slot's column
-}
-
-// pollRow is one member's line in the table.
+// pollRow is one member's line in the table. Its cells are made in Go
+// from fixed strings only (a 200 × 30 table renders without a template call
+// per cell); the name is escaped by the template.
 type pollRow struct {
 	Name  string
 	Me    bool
-	Cells []pollCell
+	Cells template.HTML
+}
+
+// pollCellHTML is the cell of an answer: a word in a badge (the colour is
+// never the only sign), or a dash read as "Pas de réponse"; best is the
+// column of a best or retained slot.
+func pollCellHTML(v models.Vote, best bool) string {
+	td := "<td>"
+	if best {
+		td = `<td class="agora-poll-best">`
+	}
+	class := ""
+	switch v {
+	case models.VoteYes:
+		class = "fr-badge--success"
+	case models.VoteIfNeeded:
+		class = "fr-badge--info"
+	case models.VoteNo:
+		class = "fr-badge--error"
+	default:
+		return td + `<span aria-hidden="true">—</span><span class="fr-sr-only">Pas de réponse</span></td>`
+	}
+	return td + `<span class="fr-badge fr-badge--sm fr-badge--no-icon ` + class + `">` + v.Label() + `</span></td>`
 }
 
 var shortDays = [...]string{"dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."}
@@ -390,18 +408,6 @@ var shortMonths = [...]string{"janv.", "févr.", "mars", "avr.", "mai", "juin", 
 func shortDayFR(t time.Time) string {
 	p := t.In(models.Paris)
 	return shortDays[p.Weekday()] + " " + strconv.Itoa(p.Day()) + " " + shortMonths[p.Month()-1] + " " + strconv.Itoa(p.Year())
-}
-
-func voteBadge(v models.Vote) pollCell {
-	switch v {
-	case models.VoteYes:
-		return pollCell{Label: "Oui", Class: "fr-badge--success"}
-	case models.VoteIfNeeded:
-		return pollCell{Label: "Si besoin", Class: "fr-badge--info"}
-	case models.VoteNo:
-		return pollCell{Label: "Non", Class: "fr-badge--error"}
-	}
-	return pollCell{}
 }
 
 func pollSlotViews(p models.Poll, tallies []models.SlotTally, mine map[string]models.Vote, now time.Time) []pollSlotView {
@@ -500,16 +506,25 @@ func (s *Server) renderPollShow(c *gin.Context, status int, submitted map[string
 		pg.CanVote = false
 	}
 	// One line per member, the viewer's first.
+	cells := map[string]string{} // the few distinct cells, made once
+	var b strings.Builder
 	for _, m := range members {
 		row := pollRow{Name: m.User.Name, Me: m.User.ID == u.ID}
 		if len(votes[m.User.ID]) > 0 {
 			pg.Answered++
 		}
+		b.Reset()
 		for _, sl := range pg.Slots {
-			cell := voteBadge(votes[m.User.ID][sl.ID])
-			cell.Best = sl.Best || sl.Chosen
-			row.Cells = append(row.Cells, cell)
+			v, best := votes[m.User.ID][sl.ID], sl.Best || sl.Chosen
+			key := string(v) + strconv.FormatBool(best)
+			cell, ok := cells[key]
+			if !ok {
+				cell = pollCellHTML(v, best)
+				cells[key] = cell
+			}
+			b.WriteString(cell)
 		}
+		row.Cells = template.HTML(b.String()) //nolint:gosec // fixed strings only (pollCellHTML)
 		if row.Me {
 			pg.Rows = append([]pollRow{row}, pg.Rows...)
 		} else {
