@@ -524,7 +524,7 @@ func (s *Server) renderPollShow(c *gin.Context, status int, submitted map[string
 			}
 			b.WriteString(cell)
 		}
-		row.Cells = template.HTML(b.String()) //nolint:gosec // fixed strings only (pollCellHTML)
+		row.Cells = template.HTML(b.String()) // #nosec G203 -- fixed strings only (pollCellHTML)
 		if row.Me {
 			pg.Rows = append([]pollRow{row}, pg.Rows...)
 		} else {
