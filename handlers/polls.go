@@ -375,9 +375,10 @@ type pollSlotView struct {
 // from fixed strings only (a 200 × 30 table renders without a template call
 // per cell); the name is escaped by the template.
 type pollRow struct {
-	Name  string
-	Me    bool
-	Cells template.HTML
+	Name   string
+	Me     bool
+	Former bool // answered, then left the group (a closed poll keeps the answers)
+	Cells  template.HTML
 }
 
 // pollCellHTML is the cell of an answer: a word in a badge (the colour is
@@ -505,17 +506,36 @@ func (s *Server) renderPollShow(c *gin.Context, status int, submitted map[string
 	if len(pg.VoteSlots) == 0 {
 		pg.CanVote = false
 	}
-	// One line per member, the viewer's first.
-	cells := map[string]string{} // the few distinct cells, made once
-	var b strings.Builder
+	// One line per member, the viewer's first; then those who answered and
+	// left since (the totals count them: a closed poll keeps its answers).
+	people := make([]pollRow, 0, len(members))
+	ids := make([]string, 0, len(members))
+	isMember := map[string]bool{}
 	for _, m := range members {
-		row := pollRow{Name: m.User.Name, Me: m.User.ID == u.ID}
+		people, ids = append(people, pollRow{Name: m.User.Name, Me: m.User.ID == u.ID}), append(ids, m.User.ID)
+		isMember[m.User.ID] = true
 		if len(votes[m.User.ID]) > 0 {
 			pg.Answered++
 		}
+	}
+	if len(votes) > pg.Answered {
+		voters, err := s.Store.PollVoters(ctx, p.ID)
+		if err != nil {
+			s.serverError(c, "poll voters", err)
+			return
+		}
+		for _, v := range voters {
+			if !isMember[v.ID] {
+				people, ids = append(people, pollRow{Name: v.Name, Former: true}), append(ids, v.ID)
+			}
+		}
+	}
+	cells := map[string]string{} // the few distinct cells, made once
+	var b strings.Builder
+	for i, row := range people {
 		b.Reset()
 		for _, sl := range pg.Slots {
-			v, best := votes[m.User.ID][sl.ID], sl.Best || sl.Chosen
+			v, best := votes[ids[i]][sl.ID], sl.Best || sl.Chosen
 			key := string(v) + strconv.FormatBool(best)
 			cell, ok := cells[key]
 			if !ok {

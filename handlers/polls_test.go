@@ -245,6 +245,12 @@ func TestPollJourney(t *testing.T) {
 	if n := len(ts.outbox("session.invitation")); n != 3 {
 		t.Fatalf("%d invitations after the second close", n)
 	}
+	// Bob leaves afterwards: the closed poll keeps his answers, and says so.
+	mustRedirect(t, bob.post("/groups/"+gid+"/leave", nil), "bob leaves")
+	got = tableText(alice.get("/polls/" + pid).Body)
+	if !slices.Contains(got, "Bob a quitté le groupe|Oui|Oui|Non") || got[len(got)-1] != "Total|1 oui 1 si besoin 0 non|2 oui 0 si besoin 0 non|0 oui 0 si besoin 2 non" {
+		t.Fatalf("table after bob left:\n%s", strings.Join(got, "\n"))
+	}
 	// Every change is in the audit log.
 	for _, action := range []string{"poll.create", "poll.vote", "poll.close", "session.create"} {
 		entries, _, _ := ts.Store.ListAudit(context.Background(), models.AuditFilter{Action: action})
