@@ -62,25 +62,23 @@ type registerForm struct {
 	answers map[string]string
 }
 
-// chosenWorkshops tells whether the form chose any workshop.
-func chosenWorkshops(c *gin.Context) bool {
-	for k, v := range c.Request.PostForm {
-		if strings.HasPrefix(k, "ws_") && len(v) > 0 && v[0] != "" {
-			return true
-		}
-	}
-	return false
-}
-
-func registerFormFrom(c *gin.Context, questions []models.Question, groups []WorkshopGroup) registerForm {
+// registerFormFrom reads the form: the mode, the answers to the questions,
+// and the workshops chosen in the ws_N groups (whatever their number, so the
+// programme need not be read to parse the form).
+func registerFormFrom(c *gin.Context, questions []models.Question) registerForm {
 	f := registerForm{Mode: c.PostForm("mode"), Answers: map[string][]string{}}
 	for _, q := range questions {
 		f.Answers[q.ID] = c.PostFormArray("q_" + q.ID)
 	}
-	for _, g := range groups {
-		if v := c.PostForm(g.Name); v != "" {
-			f.Workshops = append(f.Workshops, v)
+	var keys []string
+	for k, v := range c.Request.PostForm {
+		if strings.HasPrefix(k, "ws_") && len(v) > 0 && v[0] != "" {
+			keys = append(keys, k)
 		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		f.Workshops = append(f.Workshops, c.Request.PostForm.Get(k))
 	}
 	return f
 }
@@ -100,6 +98,9 @@ func (f *registerForm) Validate(e *models.Event, questions []models.Question, sl
 		errs.Add("q_"+id, p)
 	}
 	f.answers = vals
+	if slots == nil {
+		return errs // the workshops are checked by the model, in the transaction
+	}
 	switch err := models.CheckWorkshopChoice(slots, f.Workshops); {
 	case errors.Is(err, models.ErrWorkshopOverlap):
 		errs.Add("workshops", "Deux de vos ateliers ont lieu en même temps : n'en gardez qu'un.")
@@ -218,28 +219,19 @@ func (s *Server) eventRegister(c *gin.Context) {
 		return
 	}
 	// The peak of the registration opening goes through here: the programme
-	// is read only when workshops are chosen.
+	// is read only to show the form again; the workshop choice is checked by
+	// the model, in the transaction.
 	qs, err := s.Store.EventQuestions(c.Request.Context(), ev.Event.ID)
 	if err != nil {
 		s.serverError(c, "questions", err)
 		return
 	}
-	var slots []models.Slot
-	if chosenWorkshops(c) {
-		if qs, slots, ok = s.eventFormData(c, &ev.Event); !ok {
-			return
-		}
-	}
-	groups := workshopGroups(slots)
-	f := registerFormFrom(c, qs, groups)
-	errs := f.Validate(&ev.Event, qs, slots)
+	f := registerFormFrom(c, qs)
+	errs := f.Validate(&ev.Event, qs, nil)
 	if errs.Any() {
-		if slots == nil {
-			if qs, slots, ok = s.eventFormData(c, &ev.Event); !ok {
-				return
-			}
+		if qs, slots, ok := s.eventFormData(c, &ev.Event); ok {
+			s.renderRegister(c, http.StatusUnprocessableEntity, &ev.Event, f, errs, qs, slots)
 		}
-		s.renderRegister(c, http.StatusUnprocessableEntity, &ev.Event, f, errs, qs, slots)
 		return
 	}
 	u := currentUser(c)
@@ -262,11 +254,15 @@ func (s *Server) eventRegister(c *gin.Context) {
 		return
 	case errors.Is(err, models.ErrWorkshopOverlap), errors.Is(err, models.ErrUnknownWorkshop):
 		errs.Add("workshops", "Un des ateliers choisis n'est plus disponible ou chevauche un autre : choisissez de nouveau.")
-		s.renderRegister(c, http.StatusUnprocessableEntity, &ev.Event, f, errs, qs, slots)
+		if qs, slots, ok := s.eventFormData(c, &ev.Event); ok {
+			s.renderRegister(c, http.StatusUnprocessableEntity, &ev.Event, f, errs, qs, slots)
+		}
 		return
 	case errors.Is(err, models.ErrModeNotOffered):
 		errs.Add("mode", "Ce mode de participation n'est pas proposé.")
-		s.renderRegister(c, http.StatusUnprocessableEntity, &ev.Event, f, errs, qs, slots)
+		if qs, slots, ok := s.eventFormData(c, &ev.Event); ok {
+			s.renderRegister(c, http.StatusUnprocessableEntity, &ev.Event, f, errs, qs, slots)
+		}
 		return
 	case err != nil:
 		s.serverError(c, "register", err)
@@ -369,7 +365,7 @@ func (s *Server) manageSave(c *gin.Context) {
 	if !ok {
 		return
 	}
-	f := registerFormFrom(c, qs, workshopGroups(slots))
+	f := registerFormFrom(c, qs)
 	errs := f.Validate(&e, qs, slots)
 	if !errs.Any() {
 		err := s.Store.Tx(ctx, func(tx *models.Tx) error {

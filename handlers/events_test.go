@@ -101,6 +101,11 @@ func TestEventRegistrationFlow(t *testing.T) {
 	if n := ts.count("SELECT COUNT(*) FROM registrations"); n != 0 {
 		t.Fatalf("%d registrations after a refused form", n)
 	}
+	// Two workshops at the same time (a forged form): refused by the model, shown next to the workshops.
+	p = agent.post(base+"/register", url.Values{"mode": {"onsite"}, "q_" + ev.Question.ID: {"Végétarien"}, "ws_1": {ev.WS1.ID}, "ws_2": {ev.WS2.ID}})
+	if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "chevauche") || ts.count("SELECT COUNT(*) FROM registrations") != 0 {
+		t.Fatalf("overlapping workshops: %d", p.Status)
+	}
 	p = agent.post(base+"/register", url.Values{"mode": {"onsite"}, "q_" + ev.Question.ID: {"Végétarien"}, "ws_1": {ev.WS1.ID}})
 	if p.Status != http.StatusSeeOther || p.Header.Get("Location") != base {
 		t.Fatalf("register: %d %q\n%s", p.Status, p.Header.Get("Location"), p.Body)

@@ -386,10 +386,15 @@ func (d *DB) workshopConfirmed(ctx context.Context, sessionID string) (int, erro
 	return n, nil
 }
 
-// eventWorkshops returns the scheduled workshops of an event by id.
-func (d *DB) eventWorkshops(ctx context.Context, eventID string) (map[string]Session, error) {
-	rows, err := d.query(ctx, "SELECT "+sessionColumns+" FROM sessions s WHERE s.event_id = ? AND s.programme_kind = ? AND s.status = ?",
-		eventID, SlotWorkshop, SessionScheduled)
+// eventWorkshops returns, by id, those of ids that are scheduled workshops
+// of the event, with the places they have taken, in one query.
+func (d *DB) eventWorkshops(ctx context.Context, eventID string, ids []string) (map[string]Session, error) {
+	args := []any{eventID, SlotWorkshop, SessionScheduled}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := d.query(ctx, "SELECT "+sessionColumns+" FROM sessions s WHERE s.event_id = ? AND s.programme_kind = ? AND s.status = ? AND s.id IN ("+
+		strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+")", args...)
 	if err != nil {
 		return nil, fmt.Errorf("workshops of %s: %w", eventID, err)
 	}
@@ -438,7 +443,7 @@ func (tx *Tx) chooseWorkshops(ctx context.Context, n Notifier, e *Event, r *Regi
 	}
 	var shops map[string]Session
 	if len(ids) > 0 {
-		if shops, err = tx.eventWorkshops(ctx, e.ID); err != nil {
+		if shops, err = tx.eventWorkshops(ctx, e.ID, ids); err != nil {
 			return nil, err
 		}
 		var chosen []Session

@@ -240,6 +240,23 @@ type renderKey struct {
 	state           models.RegState
 	mode            models.Mode
 	byCorrespondent bool
+	workshops       string // the workshop (or the list of choices) the email shows, with their versions and states
+}
+
+// workshopsKey names what an email shows of workshops.
+func workshopsKey(m *Mail) string {
+	var b strings.Builder
+	add := func(c *models.WorkshopChoice) {
+		fmt.Fprintf(&b, "%s/%d/%d/%s;", c.Session.ID, c.Session.Sequence, c.Session.UpdatedAt.UnixNano(), c.State)
+	}
+	if m.Workshop != nil {
+		add(m.Workshop)
+	}
+	b.WriteString("|")
+	for i := range m.Workshops {
+		add(&m.Workshops[i])
+	}
+	return b.String()
 }
 
 type renderedMail struct{ subject, text, html string }
@@ -258,12 +275,16 @@ type renderCache struct {
 // directly.
 func (n *Notifier) compose(kind, key string, m Mail) (models.OutboxMessage, error) {
 	r := m.Registration
-	if (m.Kind != models.NoticeRegistered && m.Kind != models.NoticePromoted) || len(m.Workshops) > 0 || m.Workshop != nil ||
-		(m.Links.Manage != "" && !strings.HasPrefix(m.Links.Badge, m.Links.Manage)) || containsPlaceholder(&m.Event) {
+	switch m.Kind {
+	case models.NoticeRegistered, models.NoticePromoted, models.NoticeWorkshopConfirmed, models.NoticeWorkshopPromoted:
+	default:
+		return n.Mail.Compose(kind, key, r.Email, "event_notice", m)
+	}
+	if (m.Links.Manage != "" && !strings.HasPrefix(m.Links.Badge, m.Links.Manage)) || containsPlaceholder(&m) {
 		return n.Mail.Compose(kind, key, r.Email, "event_notice", m)
 	}
 	k := renderKey{event: m.Event.ID, updated: m.Event.UpdatedAt.UnixNano(), seq: m.Event.Sequence, kind: m.Kind, state: r.State,
-		mode: r.Mode, byCorrespondent: r.RegisteredBy != ""}
+		mode: r.Mode, byCorrespondent: r.RegisteredBy != "", workshops: workshopsKey(&m)}
 	n.cache.mu.Lock()
 	tmpl, ok := n.cache.m[k]
 	n.cache.mu.Unlock()
@@ -283,7 +304,7 @@ func (n *Notifier) compose(kind, key string, m Mail) (models.OutboxMessage, erro
 		}
 		tmpl = renderedMail{subject: msg.Subject, text: msg.TextBody, html: msg.HTMLBody}
 		n.cache.mu.Lock()
-		if n.cache.m == nil || len(n.cache.m) > 256 {
+		if n.cache.m == nil || len(n.cache.m) >= 1024 {
 			n.cache.m = map[renderKey]renderedMail{}
 		}
 		n.cache.m[k] = tmpl
@@ -299,10 +320,22 @@ func (n *Notifier) compose(kind, key string, m Mail) (models.OutboxMessage, erro
 		TextBody: text.Replace(tmpl.text), HTMLBody: htm.Replace(tmpl.html)}, nil
 }
 
-// containsPlaceholder tells whether the event's own text holds a
-// placeholder (then its emails are rendered directly).
-func containsPlaceholder(e *models.Event) bool {
-	blob := e.Title + e.Description + e.VenueName + e.VenueAddress + e.VenueAccess + e.VenueAccessibility + e.OnlineURL + e.ID
+// containsPlaceholder tells whether the event's or the workshops' own text
+// holds a placeholder (then the email is rendered directly).
+func containsPlaceholder(m *Mail) bool {
+	e := &m.Event
+	var b strings.Builder
+	b.WriteString(e.Title + e.Description + e.VenueName + e.VenueAddress + e.VenueAccess + e.VenueAccessibility + e.OnlineURL + e.ID)
+	add := func(c *models.WorkshopChoice) {
+		b.WriteString(c.Session.Title + c.Session.Room + c.Session.Address + c.Session.VideoURL + c.Session.Agenda)
+	}
+	if m.Workshop != nil {
+		add(m.Workshop)
+	}
+	for i := range m.Workshops {
+		add(&m.Workshops[i])
+	}
+	blob := b.String()
 	for _, p := range []string{phName, phEmail, phManage, phCode, phShown} {
 		if strings.Contains(blob, p) {
 			return true

@@ -182,43 +182,68 @@ func TestReminderAndMessage(t *testing.T) {
 }
 
 // The cached rendering of confirmations gives exactly the email a direct
-// rendering gives, whatever the person's name holds.
+// rendering gives, whatever the person's name holds, with and without
+// workshops.
 func TestCachedRenderingEqualsDirect(t *testing.T) {
 	e := newEnv(t, 2)
 	ctx := context.Background()
-	names := []string{`Zoé <b>"O'Hara"</b> & co`, "Léa Martin", `AgoraPhName7Q`, "Ünïcødé 🎉 \\ ; ,", "Jean-Pierre d'Arc"}
+	var ws models.Slot
+	testutil.MustTx(t, e.s, func(tx *models.Tx) error {
+		var err error
+		ws, err = tx.AddSlot(ctx, models.Actor{}, e.org, e.event.ID, "agora.example.gouv.fr", models.SlotInput{Kind: models.SlotWorkshop,
+			SessionInput: models.SessionInput{Title: "Atelier <données> & IA", StartsAt: e.event.StartsAt.Add(time.Hour), EndsAt: e.event.StartsAt.Add(2 * time.Hour), Room: "Salle 2", Capacity: 5}})
+		return err
+	})
+	names := []string{`Zoé <b>"O'Hara"</b> & co`, "Léa Martin", `AgoraPhName7Q`, "Ünïcødé 🎉 \\ ; ,", "Jean-Pierre d'Arc", "Ana", "Bob"}
 	for i, name := range names {
 		mode := models.ModeOnsite
 		if i == 3 {
 			mode = models.ModeRemote
 		}
+		var shops []string
+		if i%2 == 0 {
+			shops = []string{ws.ID}
+		}
 		var r models.Registration
 		testutil.MustTx(t, e.s, func(tx *models.Tx) error {
 			var err error
 			r, err = tx.Register(ctx, e.n, models.NewRegistration{EventID: e.event.ID, Email: fmt.Sprintf("p%d@x.fr", i), Name: name,
-				DirectionCode: "DGCS", Mode: mode})
+				DirectionCode: "DGCS", Mode: mode, Workshops: shops})
 			return err
 		})
-		msgs := e.outbox(r.Email)
-		if len(msgs) != 1 {
-			t.Fatalf("%d emails", len(msgs))
-		}
-		got := msgs[0]
-		link := "https://agora.example.gouv.fr/inscription/" + manageLink.FindStringSubmatch(got.TextBody)[1]
-		m := eventmail.Mail{Kind: models.NoticeRegistered, Event: e.event, Registration: r, Links: eventmail.Links{
-			Event: e.n.EventURL(&e.event), Programme: e.n.EventURL(&e.event) + "/programme", Manage: link, Badge: link + "/badge"}}
-		if r.State == models.RegConfirmed {
-			m.Links.QR = e.n.QRURL(&r)
-		}
-		want, err := e.n.Mail.Compose("event.registered", got.DedupeKey, r.Email, "event_notice", m)
+		choices, err := e.s.RegistrationWorkshops(ctx, r.ID, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.TextBody != want.TextBody || got.HTMLBody != want.HTMLBody || got.Subject != want.Subject {
-			t.Errorf("%q (%s, %s): cached rendering differs\n--- got\n%s\n--- want\n%s", name, r.State, r.Mode, got.HTMLBody, want.HTMLBody)
+		msgs := e.outbox(r.Email)
+		for _, got := range msgs {
+			m := eventmail.Mail{Event: e.event, Registration: r, Links: eventmail.Links{Event: e.n.EventURL(&e.event), Programme: e.n.EventURL(&e.event) + "/programme"}}
+			if r.State == models.RegConfirmed {
+				m.Links.QR = e.n.QRURL(&r)
+			}
+			switch got.Kind {
+			case "event.registered":
+				m.Kind, m.Workshops = models.NoticeRegistered, choices
+				link := "https://agora.example.gouv.fr/inscription/" + manageLink.FindStringSubmatch(got.TextBody)[1]
+				m.Links.Manage, m.Links.Badge = link, link+"/badge"
+			case "event.workshop_confirmed":
+				m.Kind, m.Workshop = models.NoticeWorkshopConfirmed, &choices[0]
+			default:
+				t.Fatalf("unexpected %s", got.Kind)
+			}
+			want, err := e.n.Mail.Compose(got.Kind, got.DedupeKey, r.Email, "event_notice", m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.TextBody != want.TextBody || got.HTMLBody != want.HTMLBody || got.Subject != want.Subject {
+				t.Errorf("%q %s (%s, %s): cached rendering differs\n--- got\n%s\n--- want\n%s", name, got.Kind, r.State, r.Mode, got.TextBody, want.TextBody)
+			}
+			if !strings.Contains(got.TextBody, "Bonjour "+name+",") {
+				t.Errorf("%q: greeting missing", name)
+			}
 		}
-		if !strings.Contains(got.TextBody, "Bonjour "+name+",") {
-			t.Errorf("%q: greeting missing", name)
+		if want := 1 + len(shops); r.State == models.RegConfirmed && len(msgs) != want {
+			t.Errorf("%q: %d emails, want %d", name, len(msgs), want)
 		}
 	}
 }
