@@ -15,19 +15,24 @@
   var arrived = root.querySelector('[data-arrived]');
   var expected = root.querySelector('[data-expected]');
 
-  // Live counts: every 10 seconds while the page is visible.
+  // Live counts: every 10 seconds while the page is visible; stopped when
+  // the session is gone (the page then needs a reload and a login).
+  var timer = null;
   function refresh() {
     if (document.hidden) return;
-    fetch(base + '/counts', { headers: { Accept: 'application/json' }, credentials: 'same-origin' })
-      .then(function (r) { return r.ok ? r.json() : null; })
+    fetch(base + '/counts', { headers: { Accept: 'application/json' }, credentials: 'same-origin', redirect: 'manual' })
+      .then(function (r) {
+        if (!r.ok) { clearInterval(timer); return null; }
+        return r.json();
+      })
       .then(function (c) {
         if (!c) return;
         arrived.textContent = c.arrived;
         expected.textContent = c.expected;
       })
-      .catch(function () {});
+      .catch(function () { clearInterval(timer); });
   }
-  setInterval(refresh, 10000);
+  timer = setInterval(refresh, 10000);
 
   // Scanning: the browser's BarcodeDetector when it has one, else jsQR
   // (vendored) on canvas frames. A code read fills the field and submits.
