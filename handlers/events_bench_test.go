@@ -74,10 +74,17 @@ func BenchmarkProgramme100Workshops(b *testing.B) {
 // (session cookie, CSRF, form, transaction with its emails) from `clients`
 // concurrent clients, in process (server time, no network), and returns the
 // latencies and the wall time.
-func registrationLoad(b *testing.B, bs *benchServer, e models.Event, cookies []*http.Cookie, clients int) ([]time.Duration, time.Duration, int64) {
+func registrationLoad(b *testing.B, bs *benchServer, e models.Event, cookies []*http.Cookie, clients int, workshops ...[]models.Slot) ([]time.Duration, time.Duration, int64) {
 	var next, failed atomic.Int64
 	lat := make([]time.Duration, len(cookies))
-	form := url.Values{"mode": {"onsite"}, "csrf_token": {"benchmark-csrf-token-0123456789abcdef"}}.Encode()
+	forms := make([]string, len(cookies))
+	for i := range cookies {
+		f := url.Values{"mode": {"onsite"}, "csrf_token": {"benchmark-csrf-token-0123456789abcdef"}}
+		for g, slot := range workshops { // one workshop per time slot, spread over the agents
+			f.Set(fmt.Sprintf("ws_%d", g+1), slot[(i+g)%len(slot)].ID)
+		}
+		forms[i] = f.Encode()
+	}
 	csrf := &http.Cookie{Name: "agora_csrf", Value: "benchmark-csrf-token-0123456789abcdef"}
 	path := "/events/" + e.ID + "/register"
 	var wg sync.WaitGroup
@@ -89,7 +96,7 @@ func registrationLoad(b *testing.B, bs *benchServer, e models.Event, cookies []*
 				if i >= len(cookies) {
 					return
 				}
-				req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form))
+				req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(forms[i]))
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				req.AddCookie(cookies[i])
 				req.AddCookie(csrf)
@@ -160,6 +167,76 @@ func BenchmarkRegistrationBurst100Clients(b *testing.B) {
 		for _, d := range st.ByDirection {
 			if q := quotas[d.Code]; q > 0 && d.Seats < q {
 				b.Fatalf("%s: %d seats for a quota of %d", d.Code, d.Seats, q)
+			}
+		}
+		b.StartTimer()
+	}
+	b.StopTimer()
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	b.ReportMetric(float64(len(all))/wall.Seconds(), "registrations/s")
+	b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// The same burst where every agent also chooses 3 workshops (one in each of
+// 3 time slots of 10 workshops of 40 places): 4 emails each (the event and
+// 3 workshop invitations).
+func BenchmarkRegistrationBurstWithWorkshops(b *testing.B) {
+	bs := newBenchServer(b, models.RoleOrganiser)
+	const agents, capacity = 4000, 1500
+	ctx := context.Background()
+	cookies := make([]*http.Cookie, agents)
+	testutil.MustTx(b, bs.store, func(tx *models.Tx) error {
+		for i := range agents {
+			u, err := tx.CreateUser(ctx, models.NewUser{Email: fmt.Sprintf("agent%05d@sg.social.gouv.fr", i), Name: fmt.Sprintf("Agent %05d", i),
+				DirectionCode: "DNUM", Role: models.RoleAgent})
+			if err != nil {
+				return err
+			}
+			secret, err := tx.CreateWebSession(ctx, u.ID, 24*time.Hour)
+			if err != nil {
+				return err
+			}
+			cookies[i] = &http.Cookie{Name: "agora_session", Value: secret}
+		}
+		return nil
+	})
+	var all []time.Duration
+	var wall time.Duration
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		e := bs.benchEvent(b, capacity, nil)
+		groups := make([][]models.Slot, 3)
+		testutil.MustTx(b, bs.store, func(tx *models.Tx) error {
+			for g := range 3 {
+				for w := range 10 {
+					at := e.StartsAt.Add(time.Duration(g) * 2 * time.Hour)
+					sl, err := tx.AddSlot(ctx, models.Actor{}, bs.user, e.ID, "agora.test", models.SlotInput{Kind: models.SlotWorkshop,
+						SessionInput: models.SessionInput{Title: fmt.Sprintf("Atelier %d-%d", g, w), StartsAt: at, EndsAt: at.Add(90 * time.Minute),
+							Room: fmt.Sprintf("Salle %d", w), Capacity: 40}})
+					if err != nil {
+						return err
+					}
+					groups[g] = append(groups[g], sl)
+				}
+			}
+			return nil
+		})
+		b.StartTimer()
+		lat, d, failed := registrationLoad(b, bs, e, cookies, 100, groups...)
+		b.StopTimer()
+		if failed > 0 {
+			b.Fatalf("%d registrations failed", failed)
+		}
+		all, wall = append(all, lat...), wall+d
+		slots, err := bs.store.Programme(ctx, e.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, sl := range slots {
+			if sl.Confirmed != sl.Capacity {
+				b.Fatalf("%s: %d places taken of %d", sl.Title, sl.Confirmed, sl.Capacity)
 			}
 		}
 		b.StartTimer()

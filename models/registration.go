@@ -318,11 +318,10 @@ func (tx *Tx) Register(ctx context.Context, n Notifier, in NewRegistration) (Reg
 	}
 	var workshopNotices []Notice
 	var choices []WorkshopChoice
-	if len(in.Workshops) > 0 || again {
-		if workshopNotices, err = tx.chooseWorkshops(ctx, n, &e, &r, in.Workshops, seq); err != nil {
-			return Registration{}, err
-		}
-		if choices, err = tx.RegistrationWorkshops(ctx, r.ID, false); err != nil {
+	if len(in.Workshops) > 0 {
+		// Registering again: the old choices were all cancelled with the
+		// registration, so the ones made now are all there is.
+		if workshopNotices, choices, err = tx.chooseWorkshops(ctx, n, &e, &r, in.Workshops, seq, !again); err != nil {
 			return Registration{}, err
 		}
 	}
@@ -719,7 +718,7 @@ func (tx *Tx) UpdateRegistration(ctx context.Context, n Notifier, a Actor, id st
 		return r, err
 	}
 	if ch.Workshops != nil {
-		notices, err := tx.chooseWorkshops(ctx, n, &e, &r, *ch.Workshops, seq)
+		notices, _, err := tx.chooseWorkshops(ctx, n, &e, &r, *ch.Workshops, seq, false)
 		if err != nil {
 			return r, err
 		}

@@ -435,32 +435,40 @@ func CheckWorkshopChoice(slots []Slot, ids []string) error {
 // otherwise waits in the workshop's own line; a waitlisted registration's
 // choices are pending. Places lost are notified at once; it returns the
 // notices for the places won, to send after the registration's own notice.
-func (tx *Tx) chooseWorkshops(ctx context.Context, n Notifier, e *Event, r *Registration, ids []string, seq int64) ([]Notice, error) {
+//
+// A fresh registration has no choices yet: fresh skips reading them. It
+// also returns the choices made now, in time order (for a registration being
+// made, all its choices), so that the caller need not read them again.
+func (tx *Tx) chooseWorkshops(ctx context.Context, n Notifier, e *Event, r *Registration, ids []string, seq int64, fresh bool) ([]Notice, []WorkshopChoice, error) {
 	ids = uniq(ids)
-	current, err := tx.RegistrationWorkshops(ctx, r.ID, true)
-	if err != nil {
-		return nil, err
+	var current []WorkshopChoice
+	var err error
+	if !fresh {
+		if current, err = tx.RegistrationWorkshops(ctx, r.ID, true); err != nil {
+			return nil, nil, err
+		}
 	}
 	var shops map[string]Session
 	if len(ids) > 0 {
 		if shops, err = tx.eventWorkshops(ctx, e.ID, ids); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var chosen []Session
 		for _, id := range ids {
 			s, ok := shops[id]
 			if !ok {
-				return nil, ErrUnknownWorkshop
+				return nil, nil, ErrUnknownWorkshop
 			}
 			for _, c := range chosen {
 				if s.StartsAt.Before(c.EndsAt) && c.StartsAt.Before(s.EndsAt) {
-					return nil, ErrWorkshopOverlap
+					return nil, nil, ErrWorkshopOverlap
 				}
 			}
 			chosen = append(chosen, s)
 		}
 	}
 	var notices []Notice
+	var placed []WorkshopChoice
 	var freed []Session
 	had := map[string]WorkshopChoice{}
 	for _, c := range current {
@@ -474,12 +482,12 @@ func (tx *Tx) chooseWorkshops(ctx context.Context, n Notifier, e *Event, r *Regi
 			freed = append(freed, c.Session)
 		}
 		if err := tx.setChoice(ctx, r.ID, c.Session.ID, RegCancelled, c.Seq, bump); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if c.State == RegConfirmed {
 			c.ICSBump, c.State = bump, RegCancelled
 			if err := n.Notify(ctx, tx, Notice{Kind: NoticeWorkshopCancelled, Event: *e, Registration: *r, Workshop: &c}); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
@@ -494,22 +502,24 @@ func (tx *Tx) chooseWorkshops(ctx context.Context, n Notifier, e *Event, r *Regi
 		}
 		if r.State == RegConfirmed {
 			if err := tx.placeInWorkshop(ctx, &c); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		if err := tx.setChoice(ctx, r.ID, id, c.State, c.Seq, c.ICSBump); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if c.State == RegConfirmed {
 			notices = append(notices, Notice{Kind: NoticeWorkshopConfirmed, Event: *e, Registration: *r, Workshop: &c})
 		}
+		placed = append(placed, c)
 	}
 	for _, s := range freed {
 		if err := tx.rebalanceWorkshop(ctx, n, e, s); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return notices, nil
+	slices.SortFunc(placed, func(a, b WorkshopChoice) int { return a.Session.StartsAt.Compare(b.Session.StartsAt) })
+	return notices, placed, nil
 }
 
 // placeInWorkshop confirms a choice when the workshop has room, else puts
