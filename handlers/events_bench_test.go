@@ -67,6 +67,23 @@ func BenchmarkProgramme100Workshops(b *testing.B) {
 		}
 		return nil
 	})
+	// 5,000 registrations with 3 workshops each: the fills count 15,000 choices.
+	slots, err := bs.store.Programme(ctx, e.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for first := 0; first < 5000; first += 1000 {
+		testutil.MustTx(b, bs.store, func(tx *models.Tx) error {
+			for i := first; i < first+1000; i++ {
+				_, err := tx.Register(ctx, models.NoNotify, models.NewRegistration{EventID: e.ID, Email: fmt.Sprintf("p%05d@x.fr", i), Name: "P",
+					DirectionCode: "DNUM", Mode: models.ModeOnsite, Workshops: []string{slots[i%10].ID, slots[10+i%10].ID, slots[20+i%10].ID}})
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
 	bs.measure(b, "/events/"+e.ID+"/programme", nil, http.StatusOK)
 }
 

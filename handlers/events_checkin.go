@@ -202,6 +202,8 @@ type correspondentPage struct {
 	Refused   []eventcsv.Line
 	FileError string
 	Modes     []models.Mode
+	// AllDirections lets organisers pick the direction they register for.
+	AllDirections []models.Direction
 }
 
 // ReportSummary counts a report's outcomes.
@@ -275,6 +277,12 @@ func (s *Server) renderCorrespondent(c *gin.Context, status int, p correspondent
 		return
 	}
 	p.Modes = p.Event.Modes.Choices()
+	if p.Access.Organiser {
+		if p.AllDirections, err = s.Store.ListDirections(ctx, false); err != nil {
+			s.serverError(c, "directions", err)
+			return
+		}
+	}
 	p.Layout = s.layout(c, "Inscrire des agents — "+p.Direction, "events", eventCrumbs(&p.Event, "Inscrire des agents")...)
 	s.render(c, status, "event_correspondent", p)
 }

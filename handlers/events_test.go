@@ -318,6 +318,7 @@ func TestEventPagesRender(t *testing.T) {
 		{orgC, E + "/checkin?code=" + reg.Code, "Accueil des participants"},
 		{orgC, E + "/checkin?q=agent", "Accueil des participants"},
 		{orgC, E + "/correspondent", "Inscrire des agents — DNUM"},
+		{orgC, E + "/correspondent?direction=DGOS", "Inscrire des agents — DGOS"},
 	} {
 		t.Run(pg.path, func(t *testing.T) {
 			p := pg.c.get(pg.path)
