@@ -60,6 +60,10 @@ func newEventFixture(t *testing.T, s *models.Store, clock *testutil.Clock, capac
 		if err != nil || len(diffs) > 0 {
 			t.Errorf("seat counts out of step: %v %v", diffs, err)
 		}
+		diffs, err = s.CheckWorkshopCounts(ctx, f.event.ID)
+		if err != nil || len(diffs) > 0 {
+			t.Errorf("workshop counts out of step: %v %v", diffs, err)
+		}
 	})
 	testutil.MustTx(t, s, func(tx *models.Tx) error {
 		var err error

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -79,14 +80,9 @@ func (s *Slot) Overlaps(o *Slot) bool {
 // fills, in one query.
 func (d *DB) Programme(ctx context.Context, eventID string) ([]Slot, error) {
 	rows, err := d.query(ctx, "SELECT "+sessionColumns+`, s.programme_kind,
-		COALESCE(c.confirmed, 0), COALESCE(c.waiting, 0)
-		FROM sessions s LEFT JOIN (
-			SELECT session_id,
-				SUM(CASE WHEN state = 'confirmed' THEN 1 ELSE 0 END) AS confirmed,
-				SUM(CASE WHEN state = 'waitlisted' THEN 1 ELSE 0 END) AS waiting
-			FROM registration_workshops WHERE session_id IN (SELECT id FROM sessions WHERE event_id = ?) GROUP BY session_id
-		) c ON c.session_id = s.id
-		WHERE s.event_id = ? ORDER BY s.starts_at, s.room, s.title, s.id`, eventID, eventID)
+		COALESCE(c.confirmed, 0), COALESCE(c.waitlisted, 0)
+		FROM sessions s LEFT JOIN workshop_counts c ON c.session_id = s.id
+		WHERE s.event_id = ? ORDER BY s.starts_at, s.room, s.title, s.id`, eventID)
 	if err != nil {
 		return nil, fmt.Errorf("programme of %s: %w", eventID, err)
 	}
@@ -245,7 +241,7 @@ func (tx *Tx) CancelSlot(ctx context.Context, n Notifier, a Actor, eventID, id s
 	for _, st := range []RegState{RegConfirmed, RegWaitlisted, WorkshopPending} {
 		err := tx.eachWorkshopChoice(ctx, id, st, func(r Registration, c WorkshopChoice) error {
 			c.Session = s
-			if err := tx.setChoice(ctx, r.ID, id, RegCancelled, c.Seq, c.ICSBump+b2i(st == RegConfirmed)); err != nil {
+			if err := tx.setChoice(ctx, r.ID, id, st, RegCancelled, c.Seq, c.ICSBump+b2i(st == RegConfirmed)); err != nil {
 				return err
 			}
 			if st != RegConfirmed {
@@ -365,7 +361,20 @@ func (tx *Tx) eachWorkshopChoice(ctx context.Context, sessionID string, state Re
 	return nil
 }
 
-func (tx *Tx) setChoice(ctx context.Context, regID, sessionID string, state RegState, seq int64, bump int) error {
+// setChoice writes a choice moving from state old ("" for a new one) to
+// state, and keeps the workshop's counts.
+func (tx *Tx) setChoice(ctx context.Context, regID, sessionID string, old, state RegState, seq int64, bump int) error {
+	if old != state {
+		dc, dw := b2i(state == RegConfirmed)-b2i(old == RegConfirmed), b2i(state == RegWaitlisted)-b2i(old == RegWaitlisted)
+		if dc != 0 || dw != 0 {
+			_, err := tx.exec(ctx, `INSERT INTO workshop_counts (session_id, confirmed, waitlisted) VALUES (?, ?, ?)
+				ON CONFLICT (session_id) DO UPDATE SET confirmed = workshop_counts.confirmed + excluded.confirmed,
+				waitlisted = workshop_counts.waitlisted + excluded.waitlisted`, sessionID, dc, dw)
+			if err != nil {
+				return fmt.Errorf("workshop counts: %w", err)
+			}
+		}
+	}
 	now := tx.Now()
 	_, err := tx.exec(ctx, `INSERT INTO registration_workshops (registration_id, session_id, state, seq, ics_bump, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (registration_id, session_id) DO UPDATE
@@ -379,7 +388,10 @@ func (tx *Tx) setChoice(ctx context.Context, regID, sessionID string, state RegS
 
 func (d *DB) workshopConfirmed(ctx context.Context, sessionID string) (int, error) {
 	var n int
-	err := d.queryRow(ctx, "SELECT COUNT(*) FROM registration_workshops WHERE session_id = ? AND state = ?", sessionID, RegConfirmed).Scan(&n)
+	err := d.queryRow(ctx, "SELECT confirmed FROM workshop_counts WHERE session_id = ?", sessionID).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
 	if err != nil {
 		return 0, fmt.Errorf("count workshop places: %w", err)
 	}
@@ -481,7 +493,7 @@ func (tx *Tx) chooseWorkshops(ctx context.Context, n Notifier, e *Event, r *Regi
 			bump++
 			freed = append(freed, c.Session)
 		}
-		if err := tx.setChoice(ctx, r.ID, c.Session.ID, RegCancelled, c.Seq, bump); err != nil {
+		if err := tx.setChoice(ctx, r.ID, c.Session.ID, c.State, RegCancelled, c.Seq, bump); err != nil {
 			return nil, nil, err
 		}
 		if c.State == RegConfirmed {
@@ -497,15 +509,16 @@ func (tx *Tx) chooseWorkshops(ctx context.Context, n Notifier, e *Event, r *Regi
 			continue // kept as it is
 		}
 		c := WorkshopChoice{Session: shops[id], State: WorkshopPending, Seq: seq}
+		var before RegState
 		if ok {
-			c.ICSBump = old.ICSBump + 1
+			c.ICSBump, before = old.ICSBump+1, old.State
 		}
 		if r.State == RegConfirmed {
 			if err := tx.placeInWorkshop(ctx, &c); err != nil {
 				return nil, nil, err
 			}
 		}
-		if err := tx.setChoice(ctx, r.ID, id, c.State, c.Seq, c.ICSBump); err != nil {
+		if err := tx.setChoice(ctx, r.ID, id, before, c.State, c.Seq, c.ICSBump); err != nil {
 			return nil, nil, err
 		}
 		if c.State == RegConfirmed {
@@ -558,7 +571,7 @@ func (tx *Tx) servePending(ctx context.Context, e *Event, r *Registration) ([]No
 		if err := tx.placeInWorkshop(ctx, &c); err != nil {
 			return nil, err
 		}
-		if err := tx.setChoice(ctx, r.ID, c.Session.ID, c.State, c.Seq, c.ICSBump); err != nil {
+		if err := tx.setChoice(ctx, r.ID, c.Session.ID, WorkshopPending, c.State, c.Seq, c.ICSBump); err != nil {
 			return nil, err
 		}
 		if c.State == RegConfirmed {
@@ -582,7 +595,7 @@ func (tx *Tx) dropWorkshops(ctx context.Context, n Notifier, e *Event, r *Regist
 		if c.State == RegConfirmed {
 			bump++
 		}
-		if err := tx.setChoice(ctx, r.ID, c.Session.ID, RegCancelled, c.Seq, bump); err != nil {
+		if err := tx.setChoice(ctx, r.ID, c.Session.ID, c.State, RegCancelled, c.Seq, bump); err != nil {
 			return err
 		}
 		if c.State == RegConfirmed {
@@ -621,7 +634,7 @@ func (tx *Tx) rebalanceWorkshop(ctx context.Context, n Notifier, e *Event, s Ses
 		if free == 0 || r.State != RegConfirmed {
 			return nil
 		}
-		if err := tx.setChoice(ctx, r.ID, s.ID, RegConfirmed, c.Seq, c.ICSBump); err != nil {
+		if err := tx.setChoice(ctx, r.ID, s.ID, RegWaitlisted, RegConfirmed, c.Seq, c.ICSBump); err != nil {
 			return err
 		}
 		free--
@@ -658,6 +671,31 @@ func (d *DB) WorkshopParticipants(ctx context.Context, sessionID string) ([]Regi
 		states = append(states, st)
 	}
 	return regs, states, rows.Err()
+}
+
+// CheckWorkshopCounts compares the kept workshop counts of an event with a
+// count of its choices (tests and admins' checks); it returns the differences.
+func (d *DB) CheckWorkshopCounts(ctx context.Context, eventID string) ([]string, error) {
+	rows, err := d.query(ctx, `SELECT s.id, COALESCE(k.confirmed, 0), COALESCE(k.waitlisted, 0),
+		(SELECT COUNT(*) FROM registration_workshops w WHERE w.session_id = s.id AND w.state = 'confirmed'),
+		(SELECT COUNT(*) FROM registration_workshops w WHERE w.session_id = s.id AND w.state = 'waitlisted')
+		FROM sessions s LEFT JOIN workshop_counts k ON k.session_id = s.id WHERE s.event_id = ?`, eventID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var diffs []string
+	for rows.Next() {
+		var id string
+		var kc, kw, cc, cw int
+		if err := rows.Scan(&id, &kc, &kw, &cc, &cw); err != nil {
+			return nil, err
+		}
+		if kc != cc || kw != cw {
+			diffs = append(diffs, fmt.Sprintf("%s: kept %d/%d, counted %d/%d", id, kc, kw, cc, cw))
+		}
+	}
+	return diffs, rows.Err()
 }
 
 // DaysOf groups slots by day in Paris, for the timetable.
