@@ -156,7 +156,9 @@ func (s *Server) groupList(c *gin.Context) {
 	p := groupListPage{
 		Layout: s.layout(c, "Groupes de travail", "groups", Crumb{Label: "Groupes de travail"}),
 		Groups: groups, Query: c.Query("q"), Theme: string(theme), Status: string(status),
-		Themes: themeOptions(), Pager: pg, CanCreate: u.IsOrganiser(),
+		// "Tous les thèmes" first: without it the select showed the first
+		// theme, and every word search was silently limited to it.
+		Themes: append([]render.Option{{Value: "", Label: "Tous les thèmes"}}, themeOptions()...), Pager: pg, CanCreate: u.IsOrganiser(),
 		Statuses: []render.Option{{Value: "active", Label: "Actifs"}, {Value: "archived", Label: "Archivés"},
 			{Value: "proposed", Label: "Proposés (en attente de validation)"}},
 	}
