@@ -31,4 +31,9 @@ go build -o bin/agora-e2e ./cmd/agora
 export AGORA_BIN="$PWD/bin/agora-e2e"
 rm -rf e2e/artifacts
 cd e2e
-node --test --test-concurrency=1 --test-reporter=spec journeys/
+# Arguments name journey files (e.g. journeys/groups.test.js); none: all.
+if [ $# -gt 0 ]; then
+	node --test --test-concurrency=1 --test-reporter=spec "${@#e2e/}"
+else
+	node --test --test-concurrency=1 --test-reporter=spec journeys/
+fi

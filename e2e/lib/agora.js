@@ -53,7 +53,11 @@ export async function startAgora({ bin = process.env.AGORA_BIN, env = {} } = {})
     if (Date.now() > deadline) throw new Error('agora not ready after 20 s');
     await new Promise((r) => setTimeout(r, 20));
   }
-  const m = stdout.match(/https?:\/\/\S+\/login\/[A-Za-z0-9_-]{43}/);
+  // The first start prints the admin's link; it may reach the pipe just
+  // after /readyz answers.
+  const linkRE = /https?:\/\/\S+\/login\/[A-Za-z0-9_-]{43}/;
+  for (let i = 0; i < 100 && !linkRE.test(stdout); i++) await new Promise((r) => setTimeout(r, 20));
+  const m = stdout.match(linkRE);
   return {
     base,
     dir,
