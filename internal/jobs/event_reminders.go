@@ -23,15 +23,7 @@ type EventReminders struct {
 }
 
 func (r *EventReminders) defaults() {
-	if r.Logger == nil {
-		r.Logger = slog.New(slog.DiscardHandler)
-	}
-	if r.Interval <= 0 {
-		r.Interval = 10 * time.Minute
-	}
-	if r.Notify == nil {
-		r.Notify = func() {}
-	}
+	loopDefaults(&r.Logger, &r.Interval, &r.Notify)
 }
 
 // RunOnce queues the reminders that are due at the store's clock and
@@ -74,20 +66,5 @@ func (r *EventReminders) RunOnce(ctx context.Context) (int, error) {
 // Run does a pass now, then every Interval, until ctx ends.
 func (r *EventReminders) Run(ctx context.Context) {
 	r.defaults()
-	t := time.NewTicker(r.Interval)
-	defer t.Stop()
-	for {
-		n, err := r.RunOnce(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			r.Logger.Warn("event reminders", "error", err)
-		case n > 0:
-			r.Logger.Info("event reminders queued", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	runEvery(ctx, r.Logger, "event reminders", r.Interval, r.RunOnce)
 }

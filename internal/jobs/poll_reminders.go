@@ -30,17 +30,9 @@ type PollReminders struct {
 }
 
 func (r *PollReminders) defaults() {
-	if r.Logger == nil {
-		r.Logger = slog.New(slog.DiscardHandler)
-	}
-	if r.Interval <= 0 {
-		r.Interval = 10 * time.Minute
-	}
+	loopDefaults(&r.Logger, &r.Interval, &r.Notify)
 	if r.FromHour <= 0 {
 		r.FromHour = 8
-	}
-	if r.Notify == nil {
-		r.Notify = func() {}
 	}
 }
 
@@ -74,58 +66,22 @@ func (r *PollReminders) RunOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	queued := 0
-	err = r.Store.Tx(ctx, func(tx *models.Tx) error {
-		for _, d := range due {
-			last := render.DateFR(d.Poll.LastDay())
-			n := pollNotice{
-				Subject: "Rappel : sondage de dates « " + d.Poll.Title + " »", Name: d.User.Name,
-				Paragraphs: []string{
-					"Vous n’avez pas encore répondu à tous les créneaux du sondage de dates « " + d.Poll.Title + " » du groupe « " + d.GroupTitle + " ».",
-					"Les réponses sont acceptées jusqu’au " + last + " inclus. Indiquez pour chaque créneau si vous êtes disponible (oui, si besoin ou non).",
-				},
-				LinkLabel: "Répondre au sondage", Link: strings.TrimRight(r.BaseURL, "/") + "/polls/" + d.Poll.ID,
-			}
-			m, err := r.Mail.Compose("poll.reminder", PollReminderDedupeKey(d.Poll, d.User.ID), d.User.Email, "notice", n)
-			if err != nil {
-				return err
-			}
-			ok, err := tx.Enqueue(ctx, m)
-			if err != nil {
-				return err
-			}
-			if ok {
-				queued++
-			}
+	return enqueueAll(ctx, r.Store, due, r.Notify, func(d models.PollReminder) (models.OutboxMessage, error) {
+		last := render.DateFR(d.Poll.LastDay())
+		n := pollNotice{
+			Subject: "Rappel : sondage de dates « " + d.Poll.Title + " »", Name: d.User.Name,
+			Paragraphs: []string{
+				"Vous n’avez pas encore répondu à tous les créneaux du sondage de dates « " + d.Poll.Title + " » du groupe « " + d.GroupTitle + " ».",
+				"Les réponses sont acceptées jusqu’au " + last + " inclus. Indiquez pour chaque créneau si vous êtes disponible (oui, si besoin ou non).",
+			},
+			LinkLabel: "Répondre au sondage", Link: strings.TrimRight(r.BaseURL, "/") + "/polls/" + d.Poll.ID,
 		}
-		return nil
+		return r.Mail.Compose("poll.reminder", PollReminderDedupeKey(d.Poll, d.User.ID), d.User.Email, "notice", n)
 	})
-	if err != nil {
-		return 0, err
-	}
-	if queued > 0 {
-		r.Notify()
-	}
-	return queued, nil
 }
 
 // Run does a pass now, then every Interval, until ctx ends.
 func (r *PollReminders) Run(ctx context.Context) {
 	r.defaults()
-	t := time.NewTicker(r.Interval)
-	defer t.Stop()
-	for {
-		n, err := r.RunOnce(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			r.Logger.Warn("poll reminders", "error", err)
-		case n > 0:
-			r.Logger.Info("poll reminders queued", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	runEvery(ctx, r.Logger, "poll reminders", r.Interval, r.RunOnce)
 }

@@ -35,17 +35,9 @@ func (r *Reminders) defaults() {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
-	if r.Logger == nil {
-		r.Logger = slog.New(slog.DiscardHandler)
-	}
-	if r.Interval <= 0 {
-		r.Interval = 10 * time.Minute
-	}
+	loopDefaults(&r.Logger, &r.Interval, &r.Notify)
 	if r.FromHour <= 0 {
 		r.FromHour = 8
-	}
-	if r.Notify == nil {
-		r.Notify = func() {}
 	}
 }
 
@@ -69,51 +61,15 @@ func (r *Reminders) RunOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	queued := 0
-	err = r.Store.Tx(ctx, func(tx *models.Tx) error {
-		for _, d := range due {
-			url := r.Invite.SessionURL(d.Session)
-			m, err := r.Invite.Mail.Compose("session.reminder", ReminderDedupeKey(d.Session, d.User.ID), d.User.Email, "session_reminder",
-				invite.SessionMail{Change: "reminder", Context: d.GroupTitle, Session: d.Session, URL: url, Recipient: d.User.Name})
-			if err != nil {
-				return err
-			}
-			ok, err := tx.Enqueue(ctx, m)
-			if err != nil {
-				return err
-			}
-			if ok {
-				queued++
-			}
-		}
-		return nil
+	return enqueueAll(ctx, r.Store, due, r.Notify, func(d models.Reminder) (models.OutboxMessage, error) {
+		url := r.Invite.SessionURL(d.Session)
+		return r.Invite.Mail.Compose("session.reminder", ReminderDedupeKey(d.Session, d.User.ID), d.User.Email, "session_reminder",
+			invite.SessionMail{Change: "reminder", Context: d.GroupTitle, Session: d.Session, URL: url, Recipient: d.User.Name})
 	})
-	if err != nil {
-		return 0, err
-	}
-	if queued > 0 {
-		r.Notify()
-	}
-	return queued, nil
 }
 
 // Run does a pass now, then every Interval, until ctx ends.
 func (r *Reminders) Run(ctx context.Context) {
 	r.defaults()
-	t := time.NewTicker(r.Interval)
-	defer t.Stop()
-	for {
-		n, err := r.RunOnce(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			r.Logger.Warn("session reminders", "error", err)
-		case n > 0:
-			r.Logger.Info("session reminders queued", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	runEvery(ctx, r.Logger, "session reminders", r.Interval, r.RunOnce)
 }
