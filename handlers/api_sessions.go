@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/dnum-sociaux/agora/internal/form"
 	"github.com/dnum-sociaux/agora/internal/invite"
 	"github.com/dnum-sociaux/agora/models"
 )
@@ -110,6 +111,24 @@ func formTimes(f *sessionForm, startsAt, endsAt string, errs map[string]string) 
 	f.Date, f.Start, f.End = ps.Format("2006-01-02"), ps.Format("15:04"), pe.Format("15:04")
 }
 
+// sessionFieldErrors gives the web form's errors under the API's field
+// names, with the RFC 3339 errors of the times (nil when none).
+func sessionFieldErrors(errs form.Errors, timeErrs map[string]string) error {
+	if len(timeErrs) == 0 && !errs.Any() {
+		return nil
+	}
+	merged := map[string]string{}
+	if ve, ok := apiFieldErrors(errs, sessionFieldNames).(validationError); ok {
+		for _, fe := range ve.fields {
+			merged[fe.Field] = fe.Detail
+		}
+	}
+	for k, v := range timeErrs {
+		merged[k] = v
+	}
+	return fieldErrors(merged)
+}
+
 // apiLoadSession reads the :id group session, visible with its group.
 func (s *Server) apiLoadSession(c *gin.Context) (models.Session, models.Group, bool) {
 	sess, err := s.Store.SessionByID(c.Request.Context(), c.Param("id"))
@@ -120,29 +139,12 @@ func (s *Server) apiLoadSession(c *gin.Context) (models.Session, models.Group, b
 		s.apiModelError(c, err)
 		return sess, models.Group{}, false
 	}
-	g, err := s.Store.GroupByID(c.Request.Context(), sess.GroupID)
-	u := currentUser(c)
-	if err == nil && (g.Status == models.GroupProposed || g.Status == models.GroupRejected) && !u.IsAdmin() && g.CreatedBy != u.ID {
-		err = models.ErrNotFound
-	}
-	if err != nil {
-		s.apiModelError(c, err)
-		return sess, g, false
-	}
-	return sess, g, true
+	g, ok := s.apiGroupByID(c, sess.GroupID)
+	return sess, g, ok
 }
 
 func (s *Server) apiMustManage(c *gin.Context, groupID string) bool {
-	can, err := s.Store.CanManageGroup(c.Request.Context(), *currentUser(c), groupID)
-	if err != nil {
-		s.apiServerError(c, "check organiser", err)
-		return false
-	}
-	if !can {
-		s.apiProblem(c, http.StatusForbidden, "Seuls les organisateurs du groupe et les administrateurs peuvent faire cette action.")
-		return false
-	}
-	return true
+	return s.apiMustManageWith(c, groupID, "Seuls les organisateurs du groupe et les administrateurs peuvent faire cette action.")
 }
 
 func (s *Server) apiSessionItem(ctx context.Context, db *models.DB, id, viewerID string) (apiSession, error) {
@@ -230,54 +232,48 @@ func (s *Server) apiSessionCreate(c *gin.Context) {
 		s.apiProblem(c, http.StatusConflict, "Ce groupe n’est pas actif : on ne peut pas y planifier de séance.")
 		return
 	}
-	if len(timeErrs) > 0 || errs.Any() {
-		all := apiFieldErrors(errs, sessionFieldNames)
-		merged := map[string]string{}
-		if ve, ok := all.(validationError); ok {
-			for _, fe := range ve.fields {
-				merged[fe.Field] = fe.Detail
-			}
-		}
-		for k, v := range timeErrs {
-			merged[k] = v
-		}
-		s.apiModelError(c, fieldErrors(merged))
+	if err := sessionFieldErrors(errs, timeErrs); err != nil {
+		s.apiModelError(c, err)
 		return
 	}
-	ctx := c.Request.Context()
-	u := currentUser(c)
-	var out apiSession
-	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
-		one, err := tx.CreateSession(ctx, *u, models.NewSession{GroupID: g.ID, SessionInput: f.in, UIDHost: s.Config.BaseURL.Hostname()})
+	out, ok := s.apiSessionWrite(c, "session.create", "group", g.ID, "1 session(s)", func(ctx context.Context, tx *models.Tx, u models.User) (string, error) {
+		one, err := tx.CreateSession(ctx, u, models.NewSession{GroupID: g.ID, SessionInput: f.in, UIDHost: s.Config.BaseURL.Hostname()})
 		if err != nil {
-			return err
+			return "", err
 		}
-		if err := s.queueSession(ctx, tx, invite.Created, one, nil); err != nil {
-			return err
-		}
-		if err := tx.Audit(ctx, actor(c), "session.create", "group", g.ID, "1 session(s)"); err != nil {
-			return err
-		}
-		out, err = s.apiSessionItem(ctx, &tx.DB, one.ID, u.ID)
-		return err
+		return one.ID, s.queueSession(ctx, tx, invite.Created, one, nil)
 	})
-	if err != nil {
-		s.apiSessionError(c, err)
+	if !ok {
 		return
 	}
-	s.NotifyMail()
-	c.Header("Location", s.Config.URL(apiBase+"/sessions/"+out.ID))
-	s.apiJSON(c, http.StatusCreated, out)
+	s.apiCreated(c, "/sessions/"+out.ID, out)
 }
 
-func (s *Server) apiSessionError(c *gin.Context, err error) {
-	err = sessionRuleError(err)
-	var pe problemError
-	if errors.As(err, &pe) {
-		s.apiProblem(c, pe.status, pe.detail)
-		return
+// apiSessionWrite changes a session in one transaction: fn makes the change
+// and queues its emails, then returns the session's id; the change is
+// audited (action on the target), and the session as it now stands is read
+// back. A failure is answered as a problem and gives false; otherwise the
+// emails are sent.
+func (s *Server) apiSessionWrite(c *gin.Context, action, targetType, targetID, detail string, fn func(ctx context.Context, tx *models.Tx, u models.User) (string, error)) (apiSession, bool) {
+	u := currentUser(c)
+	write := func(ctx context.Context, tx *models.Tx) (apiSession, error) {
+		id, err := fn(ctx, tx, *u)
+		if err != nil {
+			return apiSession{}, err
+		}
+		if err := tx.Audit(ctx, actor(c), action, targetType, targetID, detail); err != nil {
+			return apiSession{}, err
+		}
+		return s.apiSessionItem(ctx, &tx.DB, id, u.ID)
 	}
-	s.apiModelError(c, err)
+	out, ok := apiCommit(s, c, func(ctx context.Context, tx *models.Tx) (apiSession, error) {
+		out, err := write(ctx, tx)
+		return out, sessionRuleError(err)
+	})
+	if ok {
+		s.NotifyMail()
+	}
+	return out, ok
 }
 
 // GET /sessions/{id}
@@ -287,11 +283,7 @@ func (s *Server) apiSessionShow(c *gin.Context) {
 		return
 	}
 	out, err := s.apiSessionItem(c.Request.Context(), &s.Store.DB, sess.ID, currentUser(c).ID)
-	if err != nil {
-		s.apiServerError(c, "session", err)
-		return
-	}
-	s.apiJSON(c, http.StatusOK, out)
+	s.apiRespond(c, "session", out, err)
 }
 
 // PATCH /sessions/{id}: organisers; a change seen by calendars sends the
@@ -332,48 +324,26 @@ func (s *Server) apiSessionUpdate(c *gin.Context) {
 		formTimes(&f, start, end, timeErrs)
 	}
 	errs := f.Validate(s.Now(), false, &sess)
-	if len(timeErrs) > 0 || errs.Any() {
-		merged := map[string]string{}
-		if ve, ok := apiFieldErrors(errs, sessionFieldNames).(validationError); ok {
-			for _, fe := range ve.fields {
-				merged[fe.Field] = fe.Detail
-			}
-		}
-		for k, v := range timeErrs {
-			merged[k] = v
-		}
-		s.apiModelError(c, fieldErrors(merged))
+	if err := sessionFieldErrors(errs, timeErrs); err != nil {
+		s.apiModelError(c, err)
 		return
 	}
-	ctx := c.Request.Context()
-	u := currentUser(c)
-	var out apiSession
-	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
-		ch, err := tx.UpdateSession(ctx, *u, sess.ID, f.in)
+	out, ok := s.apiSessionWrite(c, "session.update", "session", sess.ID, "this", func(ctx context.Context, tx *models.Tx, u models.User) (string, error) {
+		ch, err := tx.UpdateSession(ctx, u, sess.ID, f.in)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if ch.Moved {
 			before := ch.Before
 			if err := s.queueSession(ctx, tx, invite.Updated, ch.After, &before); err != nil {
-				return err
+				return "", err
 			}
 		}
-		if err := s.tellPromoted(ctx, tx, ch.Promotions); err != nil {
-			return err
-		}
-		if err := tx.Audit(ctx, actor(c), "session.update", "session", sess.ID, "this"); err != nil {
-			return err
-		}
-		out, err = s.apiSessionItem(ctx, &tx.DB, sess.ID, u.ID)
-		return err
+		return sess.ID, s.tellPromoted(ctx, tx, ch.Promotions)
 	})
-	if err != nil {
-		s.apiSessionError(c, err)
-		return
+	if ok {
+		s.apiJSON(c, http.StatusOK, out)
 	}
-	s.NotifyMail()
-	s.apiJSON(c, http.StatusOK, out)
 }
 
 // POST /sessions/{id}/cancel: organisers; participants get the
@@ -386,29 +356,16 @@ func (s *Server) apiSessionCancel(c *gin.Context) {
 	if !s.apiMustManage(c, g.ID) {
 		return
 	}
-	ctx := c.Request.Context()
-	u := currentUser(c)
-	var out apiSession
-	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
-		done, err := tx.CancelSession(ctx, *u, sess.ID)
+	out, ok := s.apiSessionWrite(c, "session.cancel", "session", sess.ID, "1", func(ctx context.Context, tx *models.Tx, u models.User) (string, error) {
+		done, err := tx.CancelSession(ctx, u, sess.ID)
 		if err != nil {
-			return err
+			return "", err
 		}
-		if err := s.queueSession(ctx, tx, invite.Cancelled, done, nil); err != nil {
-			return err
-		}
-		if err := tx.Audit(ctx, actor(c), "session.cancel", "session", sess.ID, "1"); err != nil {
-			return err
-		}
-		out, err = s.apiSessionItem(ctx, &tx.DB, sess.ID, u.ID)
-		return err
+		return sess.ID, s.queueSession(ctx, tx, invite.Cancelled, done, nil)
 	})
-	if err != nil {
-		s.apiSessionError(c, err)
-		return
+	if ok {
+		s.apiJSON(c, http.StatusOK, out)
 	}
-	s.NotifyMail()
-	s.apiJSON(c, http.StatusOK, out)
 }
 
 type apiRSVPInput struct {
@@ -526,24 +483,10 @@ func (s *Server) apiSessionAttendees(c *gin.Context) {
 	if !ok {
 		return
 	}
-	ctx := c.Request.Context()
-	u := currentUser(c)
-	_, err := s.Store.Membership(ctx, g.ID, u.ID)
-	member := err == nil
-	if err != nil && !errors.Is(err, models.ErrNotMember) {
-		s.apiServerError(c, "membership", err)
+	if !s.apiMemberOrManager(c, g.ID, "Les réponses à une séance sont réservées aux membres du groupe et à ses organisateurs.") {
 		return
 	}
-	can, err := s.Store.CanManageGroup(ctx, *u, g.ID)
-	if err != nil {
-		s.apiServerError(c, "check organiser", err)
-		return
-	}
-	if !member && !can {
-		s.apiProblem(c, http.StatusForbidden, "Les réponses à une séance sont réservées aux membres du groupe et à ses organisateurs.")
-		return
-	}
-	rsvps, err := s.Store.SessionRSVPs(ctx, sess.ID)
+	rsvps, err := s.Store.SessionRSVPs(c.Request.Context(), sess.ID)
 	if err != nil {
 		s.apiServerError(c, "answers", err)
 		return
