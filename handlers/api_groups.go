@@ -144,16 +144,7 @@ func (s *Server) apiGroupOf(ctx context.Context, db *models.DB, g models.Group, 
 // apiLoadGroup reads :id as the web does: a proposal exists only for its
 // author and the admins.
 func (s *Server) apiLoadGroup(c *gin.Context) (models.Group, bool) {
-	g, err := s.Store.GroupByID(c.Request.Context(), c.Param("id"))
-	u := currentUser(c)
-	if err == nil && (g.Status == models.GroupProposed || g.Status == models.GroupRejected) && !u.IsAdmin() && g.CreatedBy != u.ID {
-		err = models.ErrNotFound
-	}
-	if err != nil {
-		s.apiModelError(c, err)
-		return g, false
-	}
-	return g, true
+	return s.apiGroupByID(c, c.Param("id"))
 }
 
 // GET /groups
@@ -185,16 +176,12 @@ func (s *Server) apiGroupList(c *gin.Context) {
 		s.apiServerError(c, "list groups", err)
 		return
 	}
-	out := make([]apiGroup, 0, len(items))
-	for _, it := range items {
-		g, err := s.apiGroupOf(ctx, &s.Store.DB, it.Group, *u)
-		if err != nil {
-			s.apiServerError(c, "group", err)
-			return
-		}
-		out = append(out, g)
+	out, ok := apiMapItems(s, c, "group", items, func(it models.GroupListItem) (apiGroup, error) {
+		return s.apiGroupOf(ctx, &s.Store.DB, it.Group, *u)
+	})
+	if ok {
+		s.apiJSON(c, http.StatusOK, pageOf(out, limit, offset))
 	}
-	s.apiJSON(c, http.StatusOK, pageOf(out, limit, offset))
 }
 
 // GET /groups/{id}
@@ -204,11 +191,7 @@ func (s *Server) apiGroupShow(c *gin.Context) {
 		return
 	}
 	out, err := s.apiGroupOf(c.Request.Context(), &s.Store.DB, g, *currentUser(c))
-	if err != nil {
-		s.apiServerError(c, "group", err)
-		return
-	}
-	s.apiJSON(c, http.StatusOK, out)
+	s.apiRespond(c, "group", out, err)
 }
 
 // POST /groups: an organiser creates an active group; an agent proposes one
@@ -233,30 +216,25 @@ func (s *Server) apiGroupCreate(c *gin.Context) {
 		s.apiModelError(c, apiFieldErrors(errs, groupFieldNames))
 		return
 	}
-	ctx := c.Request.Context()
 	u := currentUser(c)
-	var out apiGroup
-	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
+	out, ok := apiCommit(s, c, func(ctx context.Context, tx *models.Tx) (apiGroup, error) {
 		g, err := tx.CreateGroup(ctx, *u, f.input())
 		if err != nil {
-			return err
+			return apiGroup{}, err
 		}
 		if err := s.tellProposal(ctx, tx, *u, g); err != nil {
-			return err
+			return apiGroup{}, err
 		}
 		if err := tx.Audit(ctx, actor(c), "group.create", "group", g.ID, string(g.Status)); err != nil {
-			return err
+			return apiGroup{}, err
 		}
-		out, err = s.apiGroupOf(ctx, &tx.DB, g, *u)
-		return err
+		return s.apiGroupOf(ctx, &tx.DB, g, *u)
 	})
-	if err != nil {
-		s.apiModelError(c, err)
+	if !ok {
 		return
 	}
 	s.NotifyMail()
-	c.Header("Location", s.Config.URL(apiBase+"/groups/"+out.ID))
-	s.apiJSON(c, http.StatusCreated, out)
+	s.apiCreated(c, "/groups/"+out.ID, out)
 }
 
 // PATCH /groups/{id}: organisers and admins.
@@ -287,41 +265,30 @@ func (s *Server) apiGroupUpdate(c *gin.Context) {
 			f.MemberLimit = strconv.Itoa(*p.MemberLimit)
 		}
 	}
-	ctx := c.Request.Context()
-	u := currentUser(c)
-	can, err := s.Store.CanManageGroup(ctx, *u, g.ID)
-	if err != nil {
-		s.apiServerError(c, "check organiser", err)
-		return
-	}
-	if !can {
-		s.apiProblem(c, http.StatusForbidden, "Seuls les organisateurs du groupe et les administrateurs peuvent le modifier.")
+	if !s.apiMustManageWith(c, g.ID, "Seuls les organisateurs du groupe et les administrateurs peuvent le modifier.") {
 		return
 	}
 	if errs := f.Validate(); errs.Any() {
 		s.apiModelError(c, apiFieldErrors(errs, groupFieldNames))
 		return
 	}
-	var out apiGroup
-	err = s.Store.Tx(ctx, func(tx *models.Tx) error {
+	u := currentUser(c)
+	out, ok := apiCommit(s, c, func(ctx context.Context, tx *models.Tx) (apiGroup, error) {
 		updated, err := tx.UpdateGroup(ctx, *u, g.ID, f.input())
+		if errors.Is(err, models.ErrLimitBelowMembers) {
+			return apiGroup{}, fieldErrors(map[string]string{"member_limit": "Le groupe compte déjà plus de membres que ce maximum."})
+		}
 		if err != nil {
-			return err
+			return apiGroup{}, err
 		}
 		if err := tx.Audit(ctx, actor(c), "group.update", "group", g.ID, ""); err != nil {
-			return err
+			return apiGroup{}, err
 		}
-		out, err = s.apiGroupOf(ctx, &tx.DB, updated, *u)
-		return err
+		return s.apiGroupOf(ctx, &tx.DB, updated, *u)
 	})
-	if errors.Is(err, models.ErrLimitBelowMembers) {
-		err = fieldErrors(map[string]string{"member_limit": "Le groupe compte déjà plus de membres que ce maximum."})
+	if ok {
+		s.apiJSON(c, http.StatusOK, out)
 	}
-	if err != nil {
-		s.apiModelError(c, err)
-		return
-	}
-	s.apiJSON(c, http.StatusOK, out)
 }
 
 // apiMembership is the caller's place in a group after joining.

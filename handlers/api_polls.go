@@ -61,31 +61,9 @@ func (s *Server) apiLoadPoll(c *gin.Context) (models.Poll, models.Group, bool) {
 		s.apiModelError(c, err)
 		return p, models.Group{}, false
 	}
-	g, err := s.Store.GroupByID(ctx, p.GroupID)
-	u := currentUser(c)
-	if err == nil && (g.Status == models.GroupProposed || g.Status == models.GroupRejected) && !u.IsAdmin() && g.CreatedBy != u.ID {
-		err = models.ErrNotFound
-	}
-	if err != nil {
-		s.apiModelError(c, err)
-		return p, g, false
-	}
-	_, err = s.Store.Membership(ctx, g.ID, u.ID)
-	member := err == nil
-	if err != nil && !errors.Is(err, models.ErrNotMember) {
-		s.apiServerError(c, "membership", err)
-		return p, g, false
-	}
-	can, err := s.Store.CanManageGroup(ctx, *u, g.ID)
-	if err != nil {
-		s.apiServerError(c, "check organiser", err)
-		return p, g, false
-	}
-	if !member && !can {
-		s.apiProblem(c, http.StatusForbidden, "Ce sondage est réservé aux membres du groupe et à ses organisateurs.")
-		return p, g, false
-	}
-	return p, g, true
+	g, ok := s.apiGroupByID(c, p.GroupID)
+	ok = ok && s.apiMemberOrManager(c, g.ID, "Ce sondage est réservé aux membres du groupe et à ses organisateurs.")
+	return p, g, ok
 }
 
 func (s *Server) apiPollOf(ctx context.Context, db *models.DB, id, viewerID string) (apiPoll, error) {
@@ -138,11 +116,7 @@ func (s *Server) apiPollShow(c *gin.Context) {
 		return
 	}
 	out, err := s.apiPollOf(c.Request.Context(), &s.Store.DB, p.ID, currentUser(c).ID)
-	if err != nil {
-		s.apiServerError(c, "poll", err)
-		return
-	}
-	s.apiJSON(c, http.StatusOK, out)
+	s.apiRespond(c, "poll", out, err)
 }
 
 // PUT /polls/{id}/votes/me: a member answers some slots (an upsert per
@@ -182,25 +156,21 @@ func (s *Server) apiPollVote(c *gin.Context) {
 		return
 	}
 	u := currentUser(c)
-	var out apiPoll
-	err = s.Store.Tx(ctx, func(tx *models.Tx) error {
+	out, ok := apiCommit(s, c, func(ctx context.Context, tx *models.Tx) (apiPoll, error) {
 		n, err := tx.VotePoll(ctx, *u, p.ID, votes)
 		if err != nil {
-			return pollRuleError(err)
+			return apiPoll{}, pollRuleError(err)
 		}
 		if n > 0 {
 			if err := tx.Audit(ctx, actor(c), "poll.vote", "poll", p.ID, "answers changed through the API"); err != nil {
-				return err
+				return apiPoll{}, err
 			}
 		}
-		out, err = s.apiPollOf(ctx, &tx.DB, p.ID, u.ID)
-		return err
+		return s.apiPollOf(ctx, &tx.DB, p.ID, u.ID)
 	})
-	if err != nil {
-		s.apiModelError(c, err)
-		return
+	if ok {
+		s.apiJSON(c, http.StatusOK, out)
 	}
-	s.apiJSON(c, http.StatusOK, out)
 }
 
 // pollRuleError gives the poll rules their French detail and status.
