@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
@@ -186,21 +187,16 @@ func (s *Server) apiEventList(c *gin.Context) {
 		events = all
 	}
 	sort.SliceStable(events, func(i, j int) bool { return events[i].StartsAt.Before(events[j].StartsAt) })
-	out := make([]apiEvent, 0, len(events))
-	for _, e := range events {
+	out, ok := apiMapItems(s, c, "event", events, func(e models.Event) (apiEvent, error) {
 		acc, err := s.Store.EventAccessFor(ctx, e.ID, u)
 		if err != nil {
-			s.apiServerError(c, "event access", err)
-			return
+			return apiEvent{}, fmt.Errorf("event access: %w", err)
 		}
-		ae, err := s.apiEventOf(ctx, &s.Store.DB, e, acc)
-		if err != nil {
-			s.apiServerError(c, "event", err)
-			return
-		}
-		out = append(out, ae)
+		return s.apiEventOf(ctx, &s.Store.DB, e, acc)
+	})
+	if ok {
+		s.apiJSON(c, http.StatusOK, pageSlice(out, limit, offset))
 	}
-	s.apiJSON(c, http.StatusOK, pageSlice(out, limit, offset))
 }
 
 // GET /events/{id}
@@ -210,11 +206,7 @@ func (s *Server) apiEventShow(c *gin.Context) {
 		return
 	}
 	out, err := s.apiEventOf(c.Request.Context(), &s.Store.DB, e, acc)
-	if err != nil {
-		s.apiServerError(c, "event", err)
-		return
-	}
-	s.apiJSON(c, http.StatusOK, out)
+	s.apiRespond(c, "event", out, err)
 }
 
 type apiRegistration struct {
@@ -333,16 +325,12 @@ func (s *Server) apiEventRegistrations(c *gin.Context) {
 		s.apiServerError(c, "list registrations", err)
 		return
 	}
-	out := make([]apiRegistration, 0, len(items))
-	for _, r := range items {
-		ar, err := s.apiRegistrationOf(ctx, &s.Store.DB, r)
-		if err != nil {
-			s.apiServerError(c, "registration", err)
-			return
-		}
-		out = append(out, ar)
+	out, ok := apiMapItems(s, c, "registration", items, func(r models.Registration) (apiRegistration, error) {
+		return s.apiRegistrationOf(ctx, &s.Store.DB, r)
+	})
+	if ok {
+		s.apiJSON(c, http.StatusOK, pageOf(out, limit, offset))
 	}
-	s.apiJSON(c, http.StatusOK, pageOf(out, limit, offset))
 }
 
 // POST /events/{id}/registrations. Accepts Idempotency-Key: a retry never
@@ -482,11 +470,7 @@ func (s *Server) apiRegistrationShow(c *gin.Context) {
 		return
 	}
 	out, err := s.apiRegistrationOf(c.Request.Context(), &s.Store.DB, r)
-	if err != nil {
-		s.apiServerError(c, "registration", err)
-		return
-	}
-	s.apiJSON(c, http.StatusOK, out)
+	s.apiRespond(c, "registration", out, err)
 }
 
 // DELETE /registrations/{id}: cancels it; the seat goes to the next in line,
@@ -496,21 +480,17 @@ func (s *Server) apiRegistrationCancel(c *gin.Context) {
 	if !ok {
 		return
 	}
-	ctx := c.Request.Context()
 	u := currentUser(c)
 	byOrganiser := r.UserID != u.ID && r.Email != u.Email && acc.Organiser
 	n := s.events
-	var out apiRegistration
-	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
+	out, ok := apiCommit(s, c, func(ctx context.Context, tx *models.Tx) (apiRegistration, error) {
 		done, err := tx.CancelRegistration(ctx, n, actor(c), r.ID, byOrganiser)
 		if err != nil {
-			return registrationRuleError(err)
+			return apiRegistration{}, registrationRuleError(err)
 		}
-		out, err = s.apiRegistrationOf(ctx, &tx.DB, done)
-		return err
+		return s.apiRegistrationOf(ctx, &tx.DB, done)
 	})
-	if err != nil {
-		s.apiModelError(c, err)
+	if !ok {
 		return
 	}
 	s.NotifyMail()
@@ -620,22 +600,16 @@ func (s *Server) apiEventCreate(c *gin.Context) {
 		s.apiModelError(c, err)
 		return
 	}
-	ctx := c.Request.Context()
-	var out apiEvent
-	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
+	out, ok := apiCommit(s, c, func(ctx context.Context, tx *models.Tx) (apiEvent, error) {
 		e, err := tx.CreateEvent(ctx, actor(c), s.Config.BaseURL.Host, f.in)
 		if err != nil {
-			return err
+			return apiEvent{}, err
 		}
-		out, err = s.apiEventOf(ctx, &tx.DB, e, models.EventAccess{Organiser: true})
-		return err
+		return s.apiEventOf(ctx, &tx.DB, e, models.EventAccess{Organiser: true})
 	})
-	if err != nil {
-		s.apiModelError(c, err)
-		return
+	if ok {
+		s.apiCreated(c, "/events/"+out.ID, out)
 	}
-	c.Header("Location", s.Config.URL(apiBase+"/events/"+out.ID))
-	s.apiJSON(c, http.StatusCreated, out)
 }
 
 // PATCH /events/{id}: the event's organisers; registrants are told when the
@@ -695,21 +669,17 @@ func (s *Server) apiEventUpdate(c *gin.Context) {
 		s.apiModelError(c, err)
 		return
 	}
-	ctx := c.Request.Context()
-	var out apiEvent
-	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
+	out, ok := apiCommit(s, c, func(ctx context.Context, tx *models.Tx) (apiEvent, error) {
 		updated, err := tx.UpdateEvent(ctx, s.events, actor(c), e.ID, f.in)
-		if err != nil {
-			return err
+		if errors.Is(err, models.ErrQuotaOverCapacity) {
+			return apiEvent{}, fieldErrors(map[string]string{"capacity": "Les places réservées aux directions dépassent cette capacité : réduisez d'abord les quotas."})
 		}
-		out, err = s.apiEventOf(ctx, &tx.DB, updated, acc)
-		return err
+		if err != nil {
+			return apiEvent{}, err
+		}
+		return s.apiEventOf(ctx, &tx.DB, updated, acc)
 	})
-	if errors.Is(err, models.ErrQuotaOverCapacity) {
-		err = fieldErrors(map[string]string{"capacity": "Les places réservées aux directions dépassent cette capacité : réduisez d'abord les quotas."})
-	}
-	if err != nil {
-		s.apiModelError(c, err)
+	if !ok {
 		return
 	}
 	s.NotifyMail()
@@ -780,20 +750,17 @@ func (s *Server) apiRegistrationUpdate(c *gin.Context) {
 		s.apiModelError(c, apiFieldErrors(errs, nil))
 		return
 	}
-	var out apiRegistration
-	err = s.Store.Tx(ctx, func(tx *models.Tx) error {
+	out, ok := apiCommit(s, c, func(ctx context.Context, tx *models.Tx) (apiRegistration, error) {
 		updated, err := tx.UpdateRegistration(ctx, s.events, actor(c), r.ID, ch)
 		if err != nil {
 			if errors.Is(err, models.ErrNoSeat) {
-				return problemError{http.StatusConflict, "Plus aucune place sur place n'est libre pour cette direction."}
+				return apiRegistration{}, problemError{http.StatusConflict, "Plus aucune place sur place n'est libre pour cette direction."}
 			}
-			return registrationRuleError(err)
+			return apiRegistration{}, registrationRuleError(err)
 		}
-		out, err = s.apiRegistrationOf(ctx, &tx.DB, updated)
-		return err
+		return s.apiRegistrationOf(ctx, &tx.DB, updated)
 	})
-	if err != nil {
-		s.apiModelError(c, err)
+	if !ok {
 		return
 	}
 	s.NotifyMail()
