@@ -560,16 +560,7 @@ func (d *DB) EventOrganisers(ctx context.Context, eventID string) ([]User, error
 	if err != nil {
 		return nil, fmt.Errorf("list organisers: %w", err)
 	}
-	defer rows.Close()
-	var out []User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return collectUsers(rows)
 }
 
 // EventAccess is what one user may do on one event.
@@ -638,17 +629,7 @@ func (d *DB) EventQuotas(ctx context.Context, eventID string) (map[string]int, e
 	if err != nil {
 		return nil, fmt.Errorf("list quotas: %w", err)
 	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var code string
-		var n int
-		if err := rows.Scan(&code, &n); err != nil {
-			return nil, err
-		}
-		out[code] = n
-	}
-	return out, rows.Err()
+	return collectCounts(rows)
 }
 
 // seatState reads the quotas and the seats taken of an event in one query.
@@ -774,13 +755,11 @@ func (d *DB) EventCorrespondents(ctx context.Context, eventID string) ([]Corresp
 	var out []Correspondent
 	for rows.Next() {
 		var c Correspondent
-		var dir nullStr
-		var last nullTime
-		err := rows.Scan(&c.DirectionCode, &c.User.ID, &c.User.Email, &c.User.Name, &dir, &c.User.Role, &c.User.NotifyEmail, &c.User.CreatedAt, &last)
+		u, err := scanUserAfter(rows, &c.DirectionCode)
 		if err != nil {
 			return nil, err
 		}
-		c.User.DirectionCode, c.User.LastLoginAt = dir.String, last.Time
+		c.User = u
 		out = append(out, c)
 	}
 	return out, rows.Err()

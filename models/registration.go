@@ -384,6 +384,12 @@ func (d *DB) seatCounts(ctx context.Context, eventID string) (map[string]int, er
 	if err != nil {
 		return nil, fmt.Errorf("count seats: %w", err)
 	}
+	return collectCounts(rows)
+}
+
+// collectCounts reads rows of (direction code, number) into a map, then
+// closes rows.
+func collectCounts(rows *sql.Rows) (map[string]int, error) {
 	defer rows.Close()
 	out := map[string]int{}
 	for rows.Next() {

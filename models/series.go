@@ -164,14 +164,7 @@ func (tx *Tx) UpdateSeriesFrom(ctx context.Context, by User, id string, in Sessi
 	if err := in.check(); err != nil {
 		return nil, err
 	}
-	first, err := tx.mustManageSession(ctx, by, id)
-	if err != nil {
-		return nil, err
-	}
-	if first.SeriesID == "" {
-		return nil, ErrNotASeries
-	}
-	all, err := tx.SeriesSessions(ctx, first.SeriesID, first.StartsAt)
+	first, all, err := tx.seriesFrom(ctx, by, id)
 	if err != nil {
 		return nil, err
 	}
@@ -197,17 +190,27 @@ func (tx *Tx) UpdateSeriesFrom(ctx context.Context, by User, id string, in Sessi
 	return out, nil
 }
 
+// seriesFrom returns session id, which by must manage, and the sessions of
+// its series from it on.
+func (tx *Tx) seriesFrom(ctx context.Context, by User, id string) (first Session, all []Session, err error) {
+	first, err = tx.mustManageSession(ctx, by, id)
+	if err != nil {
+		return Session{}, nil, err
+	}
+	if first.SeriesID == "" {
+		return Session{}, nil, ErrNotASeries
+	}
+	all, err = tx.SeriesSessions(ctx, first.SeriesID, first.StartsAt)
+	if err != nil {
+		return Session{}, nil, err
+	}
+	return first, all, nil
+}
+
 // CancelSeriesFrom cancels session id and every later scheduled session of
 // its series (organisers, admins).
 func (tx *Tx) CancelSeriesFrom(ctx context.Context, by User, id string) ([]Session, error) {
-	first, err := tx.mustManageSession(ctx, by, id)
-	if err != nil {
-		return nil, err
-	}
-	if first.SeriesID == "" {
-		return nil, ErrNotASeries
-	}
-	all, err := tx.SeriesSessions(ctx, first.SeriesID, first.StartsAt)
+	first, all, err := tx.seriesFrom(ctx, by, id)
 	if err != nil {
 		return nil, err
 	}

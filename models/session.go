@@ -378,16 +378,7 @@ func (d *DB) Attendees(ctx context.Context, sessionID string) ([]User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attendees of %s: %w", sessionID, err)
 	}
-	defer rows.Close()
-	var out []User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return collectUsers(rows)
 }
 
 // SessionListItem is a session with its answers counted and, for a viewer,
