@@ -176,11 +176,8 @@ func (s *Server) checkInUndo(c *gin.Context) {
 	if errors.Is(err, models.ErrNotFound) {
 		s.notFound(c)
 		return
-	} else if err != nil {
-		s.serverError(c, "undo check-in", err)
-		return
 	}
-	s.redirectWithFlash(c, "/events/"+ev.Event.ID+"/checkin", "info", "L'arrivée est annulée.")
+	s.changed(c, err, "undo check-in", "/events/"+ev.Event.ID+"/checkin", "info", "L'arrivée est annulée.")
 }
 
 // --- correspondents: registering the agents of a direction ---

@@ -293,11 +293,7 @@ func (s *Server) slotCreate(c *gin.Context) {
 		_, err := tx.AddSlot(ctx, actor(c), *currentUser(c), ev.Event.ID, s.Config.BaseURL.Host, f.in)
 		return err
 	})
-	if err != nil {
-		s.serverError(c, "add slot", err)
-		return
-	}
-	s.redirectWithFlash(c, "/events/"+ev.Event.ID+"/programme", "success", "Le créneau est ajouté au programme.")
+	s.changed(c, err, "add slot", "/events/"+ev.Event.ID+"/programme", "success", "Le créneau est ajouté au programme.")
 }
 
 func (s *Server) slotEdit(c *gin.Context) {

@@ -143,6 +143,16 @@ func (s *Server) userForRole(c *gin.Context, tx *models.Tx, email, direction str
 	return u, err
 }
 
+// changed ends a handler that changed something: a server error (logged as
+// what) if err, otherwise a redirect to to with a flash of kind.
+func (s *Server) changed(c *gin.Context, err error, what, to, kind, message string) {
+	if err != nil {
+		s.serverError(c, what, err)
+		return
+	}
+	s.redirectWithFlash(c, to, kind, message)
+}
+
 func (s *Server) eventCorrespondentAdd(c *gin.Context) {
 	ev, ok := s.loadEvent(c, needOrganiser)
 	if !ok {
@@ -166,11 +176,7 @@ func (s *Server) eventCorrespondentAdd(c *gin.Context) {
 		}
 		return tx.AddCorrespondent(ctx, actor(c), ev.Event.ID, u.ID, dir)
 	})
-	if err != nil {
-		s.serverError(c, "add correspondent", err)
-		return
-	}
-	s.redirectWithFlash(c, "/events/"+ev.Event.ID+"/setup", "success", email+" est référent·e pour la direction "+dir+".")
+	s.changed(c, err, "add correspondent", "/events/"+ev.Event.ID+"/setup", "success", email+" est référent·e pour la direction "+dir+".")
 }
 
 func (s *Server) eventCorrespondentRemove(c *gin.Context) {
@@ -182,11 +188,10 @@ func (s *Server) eventCorrespondentRemove(c *gin.Context) {
 	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
 		return tx.RemoveCorrespondent(ctx, actor(c), ev.Event.ID, c.PostForm("user_id"), c.PostForm("direction"))
 	})
-	if err != nil && !errors.Is(err, models.ErrNotFound) {
-		s.serverError(c, "remove correspondent", err)
-		return
+	if errors.Is(err, models.ErrNotFound) {
+		err = nil // already withdrawn
 	}
-	s.redirectWithFlash(c, "/events/"+ev.Event.ID+"/setup", "success", "Le rôle de référent est retiré.")
+	s.changed(c, err, "remove correspondent", "/events/"+ev.Event.ID+"/setup", "success", "Le rôle de référent est retiré.")
 }
 
 func (s *Server) eventOrganiserAdd(c *gin.Context) {
@@ -208,11 +213,7 @@ func (s *Server) eventOrganiserAdd(c *gin.Context) {
 		}
 		return tx.AddEventOrganiser(ctx, actor(c), ev.Event.ID, u.ID)
 	})
-	if err != nil {
-		s.serverError(c, "add organiser", err)
-		return
-	}
-	s.redirectWithFlash(c, "/events/"+ev.Event.ID+"/setup", "success", email+" co-organise l'événement.")
+	s.changed(c, err, "add organiser", "/events/"+ev.Event.ID+"/setup", "success", email+" co-organise l'événement.")
 }
 
 func (s *Server) eventOrganiserRemove(c *gin.Context) {
@@ -282,11 +283,7 @@ func (s *Server) eventQuestionAdd(c *gin.Context) {
 		_, err := tx.AddQuestion(ctx, actor(c), ev.Event.ID, f.in)
 		return err
 	})
-	if err != nil {
-		s.serverError(c, "add question", err)
-		return
-	}
-	s.redirectWithFlash(c, "/events/"+ev.Event.ID+"/setup#questions", "success", "La question est ajoutée au formulaire d'inscription.")
+	s.changed(c, err, "add question", "/events/"+ev.Event.ID+"/setup#questions", "success", "La question est ajoutée au formulaire d'inscription.")
 }
 
 func (s *Server) eventQuestionDelete(c *gin.Context) {
@@ -301,9 +298,6 @@ func (s *Server) eventQuestionDelete(c *gin.Context) {
 	if errors.Is(err, models.ErrNotFound) {
 		s.notFound(c)
 		return
-	} else if err != nil {
-		s.serverError(c, "delete question", err)
-		return
 	}
-	s.redirectWithFlash(c, "/events/"+ev.Event.ID+"/setup#questions", "success", "La question et ses réponses sont supprimées.")
+	s.changed(c, err, "delete question", "/events/"+ev.Event.ID+"/setup#questions", "success", "La question et ses réponses sont supprimées.")
 }
