@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -47,6 +48,21 @@ type registrationsPage struct {
 	ExportQS   string
 }
 
+// eventWorkshops returns the workshops of an event's programme, in its order.
+func (s *Server) eventWorkshops(ctx context.Context, eventID string) ([]models.Slot, error) {
+	slots, err := s.Store.Programme(ctx, eventID)
+	if err != nil {
+		return nil, err
+	}
+	var shops []models.Slot
+	for _, sl := range slots {
+		if sl.Kind == models.SlotWorkshop {
+			shops = append(shops, sl)
+		}
+	}
+	return shops, nil
+}
+
 func (s *Server) eventRegistrations(c *gin.Context) {
 	ev, ok := s.loadEvent(c, needCorrespondent)
 	if !ok {
@@ -54,15 +70,10 @@ func (s *Server) eventRegistrations(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	f := registrationFilter(c, ev)
-	_, total, err := s.Store.ListRegistrations(ctx, models.RegistrationFilter{EventID: f.EventID, Query: f.Query, Direction: f.Direction,
-		Directions: f.Directions, State: f.State, Mode: f.Mode, WorkshopID: f.WorkshopID, CheckedIn: f.CheckedIn, Limit: 1})
-	if err != nil {
-		s.serverError(c, "count registrations", err)
-		return
-	}
-	p, offset := pager(c, total, "q", "direction", "state", "mode", "workshop", "arrived")
-	f.Limit, f.Offset = adminPageSize, offset
-	regs, _, err := s.Store.ListRegistrations(ctx, f)
+	regs, p, err := paginate(c, func(limit, offset int) ([]models.Registration, int, error) {
+		f.Limit, f.Offset = limit, offset
+		return s.Store.ListRegistrations(ctx, f)
+	}, "q", "direction", "state", "mode", "workshop", "arrived")
 	if err != nil {
 		s.serverError(c, "list registrations", err)
 		return
@@ -85,16 +96,10 @@ func (s *Server) eventRegistrations(c *gin.Context) {
 		s.serverError(c, "counts", err)
 		return
 	}
-	slots, err := s.Store.Programme(ctx, ev.Event.ID)
+	shops, err := s.eventWorkshops(ctx, ev.Event.ID)
 	if err != nil {
 		s.serverError(c, "programme", err)
 		return
-	}
-	var shops []models.Slot
-	for _, sl := range slots {
-		if sl.Kind == models.SlotWorkshop {
-			shops = append(shops, sl)
-		}
 	}
 	s.render(c, http.StatusOK, "event_registrations", registrationsPage{
 		Layout:   s.layout(c, "Inscriptions — "+ev.Event.Title, "events", eventCrumbs(&ev.Event, "Inscriptions")...),
@@ -310,16 +315,10 @@ func (s *Server) eventDashboard(c *gin.Context) {
 		s.serverError(c, "statistics", err)
 		return
 	}
-	slots, err := s.Store.Programme(ctx, ev.Event.ID)
+	shops, err := s.eventWorkshops(ctx, ev.Event.ID)
 	if err != nil {
 		s.serverError(c, "programme", err)
 		return
-	}
-	var shops []models.Slot
-	for _, sl := range slots {
-		if sl.Kind == models.SlotWorkshop {
-			shops = append(shops, sl)
-		}
 	}
 	maxDay := 0
 	for _, d := range st.ByDay {
@@ -383,14 +382,7 @@ func (s *Server) renderMessages(c *gin.Context, status int, ev eventCtx, f messa
 	var err error
 	if p.Messages, err = s.Store.EventMessages(ctx, ev.Event.ID); err == nil {
 		if p.Directions, err = s.Store.ListDirections(ctx, false); err == nil {
-			var slots []models.Slot
-			if slots, err = s.Store.Programme(ctx, ev.Event.ID); err == nil {
-				for _, sl := range slots {
-					if sl.Kind == models.SlotWorkshop {
-						p.Workshops = append(p.Workshops, sl)
-					}
-				}
-			}
+			p.Workshops, err = s.eventWorkshops(ctx, ev.Event.ID)
 		}
 	}
 	if err != nil {
