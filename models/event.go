@@ -560,7 +560,7 @@ func (d *DB) EventOrganisers(ctx context.Context, eventID string) ([]User, error
 	if err != nil {
 		return nil, fmt.Errorf("list organisers: %w", err)
 	}
-	return collectUsers(rows)
+	return collect(rows, scanUser)
 }
 
 // EventAccess is what one user may do on one event.

@@ -131,16 +131,7 @@ func (d *DB) DueEventReminders(ctx context.Context, kind ReminderKind) ([]Event,
 	if err != nil {
 		return nil, fmt.Errorf("due reminders: %w", err)
 	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return collect(rows, scanEvent)
 }
 
 // SendEventReminders marks the event's reminder of kind as sent and calls send

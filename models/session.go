@@ -378,7 +378,7 @@ func (d *DB) Attendees(ctx context.Context, sessionID string) ([]User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attendees of %s: %w", sessionID, err)
 	}
-	return collectUsers(rows)
+	return collect(rows, scanUser)
 }
 
 // SessionListItem is a session with its answers counted and, for a viewer,
@@ -471,16 +471,7 @@ func (d *DB) SeriesSessions(ctx context.Context, seriesID string, from time.Time
 	if err != nil {
 		return nil, fmt.Errorf("series %s: %w", seriesID, err)
 	}
-	defer rows.Close()
-	var out []Session
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return collect(rows, func(row rowScanner) (Session, error) { return scanSession(row) })
 }
 
 // Recipient is someone who receives a session's calendar messages.

@@ -77,20 +77,6 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	return u, err
 }
 
-// collectUsers reads every row of rows as a user, then closes rows.
-func collectUsers(rows *sql.Rows) ([]User, error) {
-	defer rows.Close()
-	var out []User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
-}
-
 // UserByID returns one user.
 func (d *DB) UserByID(ctx context.Context, id string) (User, error) {
 	u, err := scanUser(d.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id))
