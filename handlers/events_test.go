@@ -330,6 +330,11 @@ func TestEventPagesRender(t *testing.T) {
 			}
 		})
 	}
+	// A page past the end of the registrations shows the last one.
+	if p := orgC.get(E + "/registrations?page=9"); p.Status != 200 || !strings.Contains(p.Body, "<td>autre@example.org</td>") ||
+		!strings.Contains(p.Body, "2 inscriptions correspondant") {
+		t.Errorf("registrations page past the end: %d\n%s", p.Status, p.Body)
+	}
 	// Mon espace lists the registration.
 	if p := agent.get("/"); !strings.Contains(p.Body, ">Journée produit</a>") || !strings.Contains(p.Body, "Confirmée") {
 		t.Error("home does not list the agent's event")
