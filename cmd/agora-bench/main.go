@@ -61,10 +61,25 @@ type options struct {
 	keep        bool
 	small       bool
 	seedOnly    string
+	env         envFlags
+}
+
+// envFlags are extra NAME=value variables for the Agora process (-env,
+// repeatable), to try a setting: -env GOMEMLIMIT=120MiB.
+type envFlags map[string]string
+
+func (e envFlags) String() string { return fmt.Sprint(map[string]string(e)) }
+func (e envFlags) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want NAME=value, got %q", v)
+	}
+	e[k] = val
+	return nil
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	var o options
+	o := options{env: envFlags{}}
 	fs := flag.NewFlagSet("agora-bench", flag.ContinueOnError)
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "measured time of each scenario")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured warm-up before each scenario")
@@ -76,6 +91,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&o.out, "o", "bench/results.json", "where to write the JSON results")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary folder (database, logs)")
 	fs.BoolVar(&o.small, "small", false, "a small data set and short scenarios (a smoke test of the harness)")
+	fs.Var(o.env, "env", "NAME=value for the Agora process (repeatable), e.g. -env GOMEMLIMIT=120MiB")
 	fs.StringVar(&o.seedOnly, "seed", "", "only seed the data set into this SQLite file, then exit (to explore or profile it)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -170,6 +186,10 @@ func (b *bench) all(ctx context.Context) error {
 	}
 	defer b.smtp.Close()
 	env := map[string]string{"AGORA_SMTP_URL": b.smtp.URL(), "AGORA_MAIL_FROM": "Agora <agora@bench.test>"}
+	for k, v := range b.o.env {
+		env[k] = v
+	}
+	b.res.Settings.Env = b.o.env
 	if b.agora, err = harness.NewAgora(bin, filepath.Join(b.dir, "agora"), env); err != nil {
 		return err
 	}

@@ -32,14 +32,15 @@ type Machine struct {
 
 // Settings are the knobs of the run.
 type Settings struct {
-	Duration    string `json:"duration"`
-	Warmup      string `json:"warmup"`
-	Ceiling     string `json:"ceiling_duration"`
-	Concurrency int    `json:"concurrency"`
-	Burst       int    `json:"burst"`
-	Database    string `json:"database"`
-	RateLimit   string `json:"rate_limit"`
-	LogLevel    string `json:"log"`
+	Duration    string            `json:"duration"`
+	Warmup      string            `json:"warmup"`
+	Ceiling     string            `json:"ceiling_duration"`
+	Concurrency int               `json:"concurrency"`
+	Burst       int               `json:"burst"`
+	Database    string            `json:"database"`
+	RateLimit   string            `json:"rate_limit"`
+	LogLevel    string            `json:"log"`
+	Env         map[string]string `json:"env,omitempty"`
 }
 
 // DataSetInfo is what was seeded.
