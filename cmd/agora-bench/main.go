@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -62,6 +63,7 @@ type options struct {
 	small       bool
 	seedOnly    string
 	env         envFlags
+	only        *regexp.Regexp
 }
 
 // envFlags are extra NAME=value variables for the Agora process (-env,
@@ -92,9 +94,17 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary folder (database, logs)")
 	fs.BoolVar(&o.small, "small", false, "a small data set and short scenarios (a smoke test of the harness)")
 	fs.Var(o.env, "env", "NAME=value for the Agora process (repeatable), e.g. -env GOMEMLIMIT=120MiB")
+	only := fs.String("run", "", "only the scenario groups matching this regexp: pages, feeds, login, registration, programme, rsvp, export, mail, start")
 	fs.StringVar(&o.seedOnly, "seed", "", "only seed the data set into this SQLite file, then exit (to explore or profile it)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *only != "" {
+		re, err := regexp.Compile(*only)
+		if err != nil {
+			return fmt.Errorf("-run: %w", err)
+		}
+		o.only = re
 	}
 	if o.seedOnly != "" {
 		ds := harness.FullDataSet
@@ -214,32 +224,20 @@ func (b *bench) all(ctx context.Context) error {
 	b.logf("agora ready in %s", startup.Round(time.Millisecond))
 	b.client = harness.LoadClient(max(b.o.concurrency, b.o.burst))
 
-	if err := b.pageScenarios(ctx); err != nil {
-		return err
-	}
-	if err := b.feedScenarios(ctx); err != nil {
-		return err
-	}
-	if err := b.loginBurst(ctx); err != nil {
-		return err
-	}
-	if err := b.registrationBurst(ctx); err != nil {
-		return err
-	}
-	if err := b.programmeScenario(ctx); err != nil {
-		return err
-	}
-	if err := b.rsvpBurst(ctx); err != nil {
-		return err
-	}
-	if err := b.exportScenario(ctx); err != nil {
-		return err
-	}
-	if err := b.mailScenario(ctx); err != nil {
-		return err
-	}
-	if err := b.startScenario(ctx); err != nil {
-		return err
+	for _, g := range []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"pages", b.pageScenarios}, {"feeds", b.feedScenarios}, {"login", b.loginBurst}, {"registration", b.registrationBurst},
+		{"programme", b.programmeScenario}, {"rsvp", b.rsvpBurst}, {"export", b.exportScenario}, {"mail", b.mailScenario},
+		{"start", b.startScenario},
+	} {
+		if b.o.only != nil && !b.o.only.MatchString(g.name) {
+			continue
+		}
+		if err := g.run(ctx); err != nil {
+			return err
+		}
 	}
 	b.res.TotalSeconds = time.Since(t0).Seconds()
 	b.table()
