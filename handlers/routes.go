@@ -59,6 +59,7 @@ func (s *Server) routes() http.Handler {
 	user.POST("/welcome", s.welcomeSave)
 	user.GET("/profile", s.profileShow)
 	user.POST("/profile", s.profileSave)
+	user.GET("/profile/data", s.profileData)
 	user.GET("/profile/api-keys", s.apiKeysShow)
 	user.POST("/profile/api-keys", s.apiKeyCreate)
 	user.POST("/profile/api-keys/:id/revoke", s.apiKeyRevoke)
