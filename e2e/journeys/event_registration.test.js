@@ -15,7 +15,7 @@
 // accessibility score on the pages events.test.js does not score.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { journey, parisInstant, parisParts, addDays, readCalendar, expectEvent } from '../lib/journey.js';
+import { journey, auditOutboxCalendars, parisInstant, parisParts, addDays, readCalendar, expectEvent } from '../lib/journey.js';
 import { lighthouseAccessibility } from '../lib/browser.js';
 
 const AGENT = 'alice.dgcs@sg.social.gouv.fr';
@@ -253,6 +253,12 @@ test('Lighthouse accessibility is 100 on the correspondent\'s page and the manag
     if (score < 100) low.push(`${url} (${who}): ${score} — ${failed.join('; ')}`);
   }
   assert.deepEqual(low, [], `Lighthouse accessibility below 100:\n${low.join('\n')}`);
+}));
+
+test('every calendar mailed in the journey reads in ical.js (Europe/Paris, UID, one attendee, METHOD)', j.step('audit', async () => {
+  const n = await auditOutboxCalendars(j.base, j.cookies.admin);
+  console.log(`${j.prefix}: ${n} calendar parts of captured emails read by ical.js`);
+  assert.ok(n > 0, 'no calendar was mailed');
 }));
 
 test('every page reached: zero axe-core violations, no horizontal scroll at 320 px, no console error', () => j.assertClean());

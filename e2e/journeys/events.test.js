@@ -9,6 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startAgora } from '../lib/agora.js';
+import { auditOutboxCalendars } from '../lib/journey.js';
 import { launch, axe, horizontalOverflow, lighthouseAccessibility, screenshot } from '../lib/browser.js';
 
 const AGENT = 'camille.martin@sg.social.gouv.fr';
@@ -200,6 +201,12 @@ test('the organiser follows the registrations and checks the agent in on a phone
   await page.goto(eventURL); // leave the check-in page (its live counter) before switching browsers
   await save('admin');
 }));
+
+test('every calendar mailed in the journey reads in ical.js (Europe/Paris, UID, one attendee, METHOD)', async () => {
+  const n = await auditOutboxCalendars(agora.base, cookies.admin);
+  console.log(`events: ${n} calendar parts of captured emails read by ical.js`);
+  assert.ok(n > 0, 'no calendar was mailed');
+});
 
 test('Lighthouse accessibility is 100 on the event pages', { timeout: 300000 }, () => step('lighthouse', async () => {
   const low = [];

@@ -13,7 +13,7 @@
 // Lighthouse's accessibility score on the main pages.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { journey, parisParts, parisInstant, addDays, readCalendar, expectEvent } from '../lib/journey.js';
+import { journey, auditOutboxCalendars, parisParts, parisInstant, addDays, readCalendar, expectEvent } from '../lib/journey.js';
 import { lighthouseAccessibility } from '../lib/browser.js';
 
 const ORGANISER = 'claire.organisatrice@sg.social.gouv.fr';
@@ -232,6 +232,12 @@ test('once the first session has started, the organiser writes its minutes', { t
   await page.goto(occ[0].url);
   assert.match(await page.locator('main').innerText(), /publier le catalogue des communs/);
   await j.check('session-minutes-agent');
+}));
+
+test('every calendar mailed in the journey reads in ical.js (Europe/Paris, UID, one attendee, METHOD)', j.step('audit', async () => {
+  const n = await auditOutboxCalendars(j.base, j.cookies.admin);
+  console.log(`${j.prefix}: ${n} calendar parts of captured emails read by ical.js`);
+  assert.ok(n > 0, 'no calendar was mailed');
 }));
 
 test('every page reached: zero axe-core violations, no horizontal scroll at 320 px, no console error', () => j.assertClean());

@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startAgora } from '../lib/agora.js';
+import { auditOutboxCalendars } from '../lib/journey.js';
 import { launch, axe, horizontalOverflow, lighthouseAccessibility, screenshot } from '../lib/browser.js';
 
 const AGENT = 'dominique.bernard@sg.social.gouv.fr';
@@ -166,6 +167,12 @@ test('the admin answers, reads the table and retains the best slot', () => step(
   await check('poll-closed');
   await save('admin');
 }));
+
+test('every calendar mailed in the journey reads in ical.js (Europe/Paris, UID, one attendee, METHOD)', async () => {
+  const n = await auditOutboxCalendars(agora.base, cookies.admin);
+  console.log(`polls: ${n} calendar parts of captured emails read by ical.js`);
+  assert.ok(n > 0, 'no calendar was mailed');
+});
 
 test('Lighthouse accessibility is 100 on the poll pages', { timeout: 240000 }, () => step('lighthouse', async () => {
   const low = [];

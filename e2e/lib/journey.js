@@ -64,11 +64,7 @@ export function journey(prefix, { env } = {}) {
 
   // as fetches path with who's cookies (outside the page: for the admin's
   // outbox while someone else uses the browser).
-  j.as = async (who, path) => {
-    const cookie = (j.cookies[who] || []).map((c) => `${c.name}=${c.value}`).join('; ');
-    const r = await fetch(j.base + path, { headers: { cookie }, redirect: 'manual' });
-    return { status: r.status, headers: r.headers, text: await r.text() };
-  };
+  j.as = (who, path) => fetchAs(j.base, j.cookies[who], path);
 
   // adminLogin uses the one-time link printed at start.
   j.adminLogin = async () => {
@@ -107,30 +103,7 @@ export function journey(prefix, { env } = {}) {
 
   // mails lists the captured emails to email (newest first), read as the
   // admin: id, subject, kind, text, calendar method and .ics body.
-  j.mails = async (email, kind) => {
-    const list = await j.as('admin', `/admin/outbox?to=${encodeURIComponent(email)}`);
-    assert.equal(list.status, 200, `admin outbox: ${list.status}`);
-    const ids = [...new Set([...list.text.matchAll(/href="\/admin\/outbox\/([0-9a-z]{26})"/g)].map((m) => m[1]))];
-    const out = [];
-    for (const id of ids) {
-      const p = await j.as('admin', `/admin/outbox/${id}`);
-      const field = (dt) => (p.text.match(new RegExp(`<dt>${dt}</dt><dd>([^<]*)`)) || [])[1] || '';
-      const m = {
-        id, kind: field('Type'), subject: decode((p.text.match(/<h1>([^<]*)<\/h1>/) || [])[1] || ''),
-        text: decode((p.text.match(/<pre class="agora-mail-text">([\s\S]*?)<\/pre>/) || [])[1] || ''),
-        method: (p.text.match(/<dt>Invitation<\/dt><dd>([A-Z]+)/) || [])[1] || '',
-      };
-      if (kind && m.kind !== kind) continue;
-      if (m.method) {
-        const ics = await j.as('admin', `/admin/outbox/${id}/ics`);
-        assert.equal(ics.status, 200, `.ics of email ${id}: ${ics.status}`);
-        assert.match(ics.headers.get('content-type'), new RegExp(`^text/calendar; charset=utf-8; method=${m.method}$`));
-        m.ics = ics.text;
-      }
-      out.push(m);
-    }
-    return out;
-  };
+  j.mails = (email, kind) => outboxMails(j.base, j.cookies.admin, { to: email, kind });
 
   // download clicks what opens a download and returns the file's text.
   j.download = async (click) => {
@@ -146,6 +119,73 @@ export function journey(prefix, { env } = {}) {
     assert.deepEqual(j.b.problems, [], j.b.problems.join('\n'));
   };
   return j;
+}
+
+// fetchAs fetches path on Agora with the given browser cookies.
+export async function fetchAs(base, cookies, path) {
+  const cookie = (cookies || []).map((c) => `${c.name}=${c.value}`).join('; ');
+  const r = await fetch(base + path, { headers: { cookie }, redirect: 'manual' });
+  return { status: r.status, headers: r.headers, text: await r.text() };
+}
+
+// outboxMails reads the captured emails in Administration › Courriels with
+// an admin's cookies (newest first; to and kind filter): id, subject,
+// kind, recipient, text, calendar method and .ics body.
+export async function outboxMails(base, adminCookies, { to, kind } = {}) {
+  const ids = [];
+  for (let page = 1; page < 100; page++) {
+    const q = new URLSearchParams({ page: String(page) });
+    if (to) q.set('to', to);
+    const list = await fetchAs(base, adminCookies, `/admin/outbox?${q}`);
+    assert.equal(list.status, 200, `admin outbox: ${list.status}`);
+    const found = [...new Set([...list.text.matchAll(/href="\/admin\/outbox\/([0-9a-z]{26})"/g)].map((m) => m[1]))].filter((id) => !ids.includes(id));
+    ids.push(...found);
+    if (found.length === 0 || !list.text.includes(`page=${page + 1}`)) break;
+  }
+  const out = [];
+  for (const id of ids) {
+    const p = await fetchAs(base, adminCookies, `/admin/outbox/${id}`);
+    const field = (dt) => decode((p.text.match(new RegExp(`<dt>${dt}</dt><dd>([^<]*)`)) || [])[1] || '');
+    const m = {
+      id, kind: field('Type'), recipient: field('Destinataire'), subject: decode((p.text.match(/<h1>([^<]*)<\/h1>/) || [])[1] || ''),
+      text: decode((p.text.match(/<pre class="agora-mail-text">([\s\S]*?)<\/pre>/) || [])[1] || ''),
+      method: (p.text.match(/<dt>Invitation<\/dt><dd>([A-Z]+)/) || [])[1] || '',
+    };
+    if (kind && m.kind !== kind) continue;
+    if (m.method) {
+      const ics = await fetchAs(base, adminCookies, `/admin/outbox/${id}/ics`);
+      assert.equal(ics.status, 200, `.ics of email ${id}: ${ics.status}`);
+      assert.match(ics.headers.get('content-type'), new RegExp(`^text/calendar; charset=utf-8; method=${m.method}$`));
+      m.ics = ics.text;
+    }
+    out.push(m);
+  }
+  return out;
+}
+
+// auditOutboxCalendars reads with ical.js the calendar part of every email
+// captured so far and checks what real clients need: METHOD as the MIME
+// type says, one event with a UID, times in Europe/Paris with their
+// VTIMEZONE, the end after the start, the recipient as the only ATTENDEE,
+// an ORGANIZER address, STATUS:CANCELLED with METHOD:CANCEL, and no
+// registration management link. It returns how many it read.
+export async function auditOutboxCalendars(base, adminCookies) {
+  const mails = (await outboxMails(base, adminCookies)).filter((m) => m.ics);
+  for (const m of mails) {
+    const what = `email « ${m.subject} » to ${m.recipient} (${m.kind})`;
+    const cal = readCalendar(m.ics, what);
+    assert.equal(cal.method, m.method, `${what}: METHOD ${cal.method}, MIME method ${m.method}`);
+    assert.equal(cal.events.length, 1, `${what}: ${cal.events.length} events`);
+    const ev = cal.events[0];
+    expectEvent(ev, { what });
+    assert.ok(ev.end > ev.start, `${what}: ends before it starts`);
+    assert.ok(ev.summary, `${what}: no SUMMARY`);
+    assert.deepEqual(ev.attendees.map((a) => a.toLowerCase()), [`mailto:${m.recipient.toLowerCase()}`], `${what}: attendees ${ev.attendees}`);
+    assert.match(ev.organizer || '', /^mailto:\S+@\S+/i, `${what}: no ORGANIZER address`);
+    if (cal.method === 'CANCEL') assert.equal(ev.status, 'CANCELLED', `${what}: a CANCEL without STATUS:CANCELLED`);
+    assert.doesNotMatch(m.ics, /\/inscription\//, `${what}: a management link in the calendar data`);
+  }
+  return mails.length;
 }
 
 function decode(s) {
