@@ -237,7 +237,7 @@ func (s *Server) eventRegister(c *gin.Context) {
 	u := currentUser(c)
 	ctx := c.Request.Context()
 	var r models.Registration
-	err = s.regBatch.Do(ctx, func(tx *models.Tx) error {
+	err = s.Store.Batch(ctx, func(tx *models.Tx) error {
 		var err error
 		r, err = tx.Register(ctx, s.events, models.NewRegistration{
 			EventID: ev.Event.ID, Email: u.Email, Name: u.Name, DirectionCode: u.DirectionCode, UserID: u.ID,

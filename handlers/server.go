@@ -57,7 +57,6 @@ type Server struct {
 	oidc      *oidc.Client // nil when ProConnect is not configured
 	events    *eventmail.Notifier
 	markdown  *markdown.Renderer
-	regBatch  *models.Batcher // group commit of self-registrations (the opening's peak)
 	agendas   agendaCache
 	handlers  http.Handler
 }
@@ -94,7 +93,6 @@ func New(d Deps) *Server {
 	s.oidc = s.newOIDCClient()
 	s.events = EventNotifier(d)
 	s.markdown = markdown.New()
-	s.regBatch = d.Store.NewBatcher(64)
 	s.handlers = s.routes()
 	return s
 }

@@ -39,7 +39,8 @@ func (s *Store) Migrator(logger *slog.Logger) (*Migrator, error) {
 	// (README): a foundation migration merged after the events' ones is
 	// "out of order" on databases that already have the events' tables, and
 	// must still be applied.
-	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true), goose.WithAllowOutofOrder(true)}
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true), goose.WithAllowOutofOrder(true),
+		goose.WithGoMigrations(migration0003())}
 	if logger != nil {
 		opts = append(opts, goose.WithSlog(logger))
 	}

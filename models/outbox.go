@@ -2,7 +2,11 @@ package models
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"html"
 	"strings"
 	"time"
 )
@@ -52,22 +56,94 @@ type OutboxMessage struct {
 	LastError     string
 	Captured      bool // kept without SMTP (development)
 	CreatedAt     time.Time
+
+	// Body, when set, is the text and HTML shared with other messages, with
+	// placeholders that Vars replace (placeholder, value, placeholder,
+	// value …; HTML gets the values escaped). Enqueue stores the body once
+	// for all the messages that share it and only the values with each
+	// message; reading a message fills TextBody and HTMLBody.
+	Body *MailBody
+	Vars []string
 }
 
-const outboxColumns = `id, dedupe_key, kind, recipient, subject, text_body, html_body, ics_method, ics_body,
-	state, attempts, next_attempt_at, locked_until, sent_at, last_error, captured, created_at`
+// MailBody is an email's text and HTML with placeholders for what differs
+// between recipients (a name, an address, a link, a code). The registration
+// opening queues thousands of confirmations that differ only by those:
+// storing their 5 KB of HTML once instead of once per person is most of
+// what the single SQLite writer saves (ADR 0008).
+type MailBody struct {
+	Text, HTML string
+	hash       string
+}
+
+// NewMailBody names a body by a hash of its content.
+func NewMailBody(text, html string) *MailBody {
+	h := sha256.New()
+	h.Write([]byte(text))
+	h.Write([]byte{0})
+	h.Write([]byte(html))
+	return &MailBody{Text: text, HTML: html, hash: hex.EncodeToString(h.Sum(nil))}
+}
+
+// Expand fills TextBody and HTMLBody from Body and Vars (nothing to do for
+// a message with its own bodies).
+func (m *OutboxMessage) Expand() {
+	if m.Body == nil {
+		return
+	}
+	m.TextBody, m.HTMLBody = expandBody(m.Body.Text, m.Body.HTML, m.Vars)
+}
+
+// expandBody replaces the placeholders of text and htm, in the order of
+// vars (as strings.NewReplacer does), the values escaped in HTML.
+func expandBody(text, htm string, vars []string) (string, string) {
+	if len(vars) < 2 {
+		return text, htm
+	}
+	escaped := make([]string, len(vars))
+	for i, v := range vars {
+		if i%2 == 1 {
+			v = html.EscapeString(v)
+		}
+		escaped[i] = v
+	}
+	return strings.NewReplacer(vars...).Replace(text), strings.NewReplacer(escaped...).Replace(htm)
+}
+
+// outboxColumns read a message whole: a shared body comes from
+// outbox_bodies with the message's values (see scanOutbox).
+const outboxColumns = `id, dedupe_key, kind, recipient, subject, COALESCE(text_template, text_body), COALESCE(html_template, html_body),
+	body_vars, ics_method, ics_body, state, attempts, next_attempt_at, locked_until, sent_at, last_error, captured, created_at`
+
+// outboxFrom is the FROM clause of outboxColumns.
+const outboxFrom = ` FROM outbox LEFT JOIN outbox_bodies ON hash = body_hash`
 
 // outboxListColumns are outboxColumns with empty bodies, for lists.
-const outboxListColumns = `id, dedupe_key, kind, recipient, subject, '', '', ics_method, '',
+const outboxListColumns = `id, dedupe_key, kind, recipient, subject, '', '', '', ics_method, '',
 	state, attempts, next_attempt_at, locked_until, sent_at, last_error, captured, created_at`
 
 func scanOutbox(row interface{ Scan(...any) error }) (OutboxMessage, error) {
 	var m OutboxMessage
 	var locked, sent nullTime
-	err := row.Scan(&m.ID, &m.DedupeKey, &m.Kind, &m.Recipient, &m.Subject, &m.TextBody, &m.HTMLBody, &m.ICSMethod, &m.ICSBody,
+	var vars string
+	err := row.Scan(&m.ID, &m.DedupeKey, &m.Kind, &m.Recipient, &m.Subject, &m.TextBody, &m.HTMLBody, &vars, &m.ICSMethod, &m.ICSBody,
 		&m.State, &m.Attempts, &m.NextAttemptAt, &locked, &sent, &m.LastError, &m.Captured, &m.CreatedAt)
 	m.LockedUntil, m.SentAt = locked.Time, sent.Time
+	if err == nil && vars != "" {
+		if err := scanVars(&m, vars); err != nil {
+			return m, err
+		}
+		m.TextBody, m.HTMLBody = expandBody(m.TextBody, m.HTMLBody, m.Vars)
+	}
 	return m, err
+}
+
+// scanVars reads the stored values of a message's shared body.
+func scanVars(m *OutboxMessage, vars string) error {
+	if err := json.Unmarshal([]byte(vars), &m.Vars); err != nil || len(m.Vars)%2 != 0 {
+		return fmt.Errorf("mail %s: values of its shared body: %v", m.ID, err)
+	}
+	return nil
 }
 
 // Enqueue adds a message to the outbox. A message whose dedupe key is
@@ -80,10 +156,26 @@ func (tx *Tx) Enqueue(ctx context.Context, m OutboxMessage) (queued bool, err er
 		return false, fmt.Errorf("enqueue %s: line break in a header", m.Kind)
 	}
 	now := tx.Now()
-	res, err := tx.exec(ctx, `INSERT INTO outbox (id, dedupe_key, kind, recipient, subject, text_body, html_body, ics_method, ics_body,
-		state, attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
+	text, htm, hash, vars := m.TextBody, m.HTMLBody, any(nil), ""
+	if m.Body != nil {
+		if len(m.Vars)%2 != 0 {
+			return false, fmt.Errorf("enqueue %s: placeholders and values do not pair", m.Kind)
+		}
+		// Stored once: later messages find it there (and change nothing).
+		if _, err := tx.exec(ctx, `INSERT INTO outbox_bodies (hash, text_template, html_template, stored_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (hash) DO NOTHING`, m.Body.hash, m.Body.Text, m.Body.HTML, now); err != nil {
+			return false, fmt.Errorf("enqueue %s: shared body: %w", m.Kind, err)
+		}
+		b, err := json.Marshal(m.Vars)
+		if err != nil {
+			return false, err
+		}
+		text, htm, hash, vars = "", "", m.Body.hash, string(b)
+	}
+	res, err := tx.exec(ctx, `INSERT INTO outbox (id, dedupe_key, kind, recipient, subject, text_body, html_body, body_hash, body_vars,
+		ics_method, ics_body, state, attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
 		ON CONFLICT (dedupe_key) DO NOTHING`,
-		NewID(), m.DedupeKey, m.Kind, m.Recipient, m.Subject, m.TextBody, m.HTMLBody, m.ICSMethod, m.ICSBody,
+		NewID(), m.DedupeKey, m.Kind, m.Recipient, m.Subject, text, htm, hash, vars, m.ICSMethod, m.ICSBody,
 		MailPending, now, now)
 	if err != nil {
 		return false, fmt.Errorf("enqueue %s: %w", m.Kind, err)
@@ -101,7 +193,7 @@ func (s *Store) ClaimDue(ctx context.Context, limit int, lease time.Duration) ([
 		now := tx.Now()
 		due := `((state = ? AND next_attempt_at <= ?) OR (state = ? AND locked_until < ?))`
 		dueArgs := []any{MailPending, now, MailSending, now}
-		rows, err := tx.query(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE `+due+` ORDER BY created_at, id LIMIT ?`,
+		rows, err := tx.query(ctx, `SELECT `+outboxColumns+outboxFrom+` WHERE `+due+` ORDER BY created_at, id LIMIT ?`,
 			append(dueArgs, limit)...)
 		if err != nil {
 			return fmt.Errorf("select due mail: %w", err)
@@ -140,8 +232,11 @@ func (s *Store) ClaimDue(ctx context.Context, limit int, lease time.Duration) ([
 }
 
 // MarkSent records a delivery (or a capture, without SMTP).
+// It goes through the group commit: during a burst of registrations, the
+// worker's marks share their transactions instead of each committing alone
+// on the single SQLite writer.
 func (s *Store) MarkSent(ctx context.Context, id string, captured bool) error {
-	return s.Tx(ctx, func(tx *Tx) error {
+	return s.Batch(ctx, func(tx *Tx) error {
 		res, err := tx.exec(ctx, "UPDATE outbox SET state = ?, sent_at = ?, locked_until = NULL, last_error = '', captured = ? WHERE id = ?",
 			MailSent, tx.Now(), captured, id)
 		return affectedOne(res, err, "mark mail %s sent", id)
@@ -195,7 +290,7 @@ func (tx *Tx) RetryMail(ctx context.Context, id string) error {
 
 // OutboxByID returns one message.
 func (d *DB) OutboxByID(ctx context.Context, id string) (OutboxMessage, error) {
-	m, err := scanOutbox(d.queryRow(ctx, "SELECT "+outboxColumns+" FROM outbox WHERE id = ?", id))
+	m, err := scanOutbox(d.queryRow(ctx, "SELECT "+outboxColumns+outboxFrom+" WHERE id = ?", id))
 	if err != nil {
 		return OutboxMessage{}, notFound(err, "get mail %s", id)
 	}
@@ -237,11 +332,11 @@ func (d *DB) ListOutbox(ctx context.Context, f OutboxFilter) ([]OutboxMessage, i
 	if limit <= 0 || limit > 1000 {
 		limit = 50
 	}
-	cols := outboxColumns
+	cols := outboxColumns + outboxFrom
 	if f.Summary {
-		cols = outboxListColumns
+		cols = outboxListColumns + " FROM outbox"
 	}
-	rows, err := d.query(ctx, "SELECT "+cols+" FROM outbox WHERE "+cond+" ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+	rows, err := d.query(ctx, "SELECT "+cols+" WHERE "+cond+" ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
 		append(args, limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list outbox: %w", err)

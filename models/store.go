@@ -60,6 +60,7 @@ type Store struct {
 	DB
 	read  *sql.DB // readers (SQLite: a pool over WAL)
 	write *sql.DB // the writer (SQLite: one connection, so writers queue in Go rather than spin on SQLITE_BUSY)
+	batch *Batcher
 }
 
 // Options tunes a Store. Zero values are sensible defaults.
@@ -121,11 +122,20 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	}
 	s.DB.q = s.read
 	s.DB.now = now
+	s.batch = s.NewBatcher(64)
 	if err := s.read.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	return s, nil
+}
+
+// Batch runs fn in a write transaction shared with the other small writes
+// that arrive meanwhile (group commit, see Batcher): for the frequent
+// writes of the busiest moments, such as self-registrations and the mail
+// worker's "sent" marks during the registration opening.
+func (s *Store) Batch(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.batch.Do(ctx, fn)
 }
 
 // Dialect reports which database the store talks to.

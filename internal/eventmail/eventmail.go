@@ -10,7 +10,6 @@ package eventmail
 import (
 	"context"
 	"fmt"
-	"html"
 	"strings"
 	"sync"
 	"time"
@@ -259,7 +258,10 @@ func workshopsKey(m *Mail) string {
 	return b.String()
 }
 
-type renderedMail struct{ subject, text, html string }
+type renderedMail struct {
+	subject string
+	body    *models.MailBody // text and HTML with the placeholders, stored once in the outbox
+}
 
 // renderCache keeps the renderings of the confirmation emails of one event
 // for each combination of what changes their text, with placeholders for
@@ -302,7 +304,7 @@ func (n *Notifier) compose(kind, key string, m Mail) (models.OutboxMessage, erro
 		if err != nil {
 			return msg, err
 		}
-		tmpl = renderedMail{subject: msg.Subject, text: msg.TextBody, html: msg.HTMLBody}
+		tmpl = renderedMail{subject: msg.Subject, body: models.NewMailBody(msg.TextBody, msg.HTMLBody)}
 		n.cache.mu.Lock()
 		if n.cache.m == nil || len(n.cache.m) >= 1024 {
 			n.cache.m = map[renderKey]renderedMail{}
@@ -313,11 +315,10 @@ func (n *Notifier) compose(kind, key string, m Mail) (models.OutboxMessage, erro
 	if strings.Contains(tmpl.subject, phName) || strings.Contains(tmpl.subject, phEmail) {
 		return n.Mail.Compose(kind, key, r.Email, "event_notice", m) // the subject is one line built from data: keep it exact
 	}
-	text := strings.NewReplacer(phName, r.Name, phEmail, r.Email, phManage, m.Links.Manage, phShown, r.DisplayCode(), phCode, r.Code)
-	esc := html.EscapeString
-	htm := strings.NewReplacer(phName, esc(r.Name), phEmail, esc(r.Email), phManage, esc(m.Links.Manage), phShown, esc(r.DisplayCode()), phCode, esc(r.Code))
+	// The person's values replace the placeholders when the message is
+	// read (HTML gets them escaped): the outbox keeps the body once.
 	return models.OutboxMessage{DedupeKey: key, Kind: kind, Recipient: models.NormaliseEmail(r.Email), Subject: tmpl.subject,
-		TextBody: text.Replace(tmpl.text), HTMLBody: htm.Replace(tmpl.html)}, nil
+		Body: tmpl.body, Vars: []string{phName, r.Name, phEmail, r.Email, phManage, m.Links.Manage, phShown, r.DisplayCode(), phCode, r.Code}}, nil
 }
 
 // containsPlaceholder tells whether the event's or the workshops' own text
