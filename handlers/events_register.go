@@ -289,7 +289,7 @@ func (s *Server) manageTarget(c *gin.Context) (models.Registration, models.Event
 			s.errorPage(c, http.StatusGone, "Ce lien de gestion a expiré : l'événement « "+e.Title+" » est terminé et archivé.")
 			return r, e, "", false
 		case errors.Is(err, models.ErrNotFound):
-			s.errorPage(c, http.StatusNotFound, "Ce lien de gestion d'inscription n'est pas valable. Vérifiez qu'il est complet (copiez-le entièrement depuis le courriel), ou connectez-vous à Agora pour retrouver votre inscription.")
+			s.badManageLink(c, token) // events_link.go
 			return r, e, "", false
 		case err != nil:
 			s.serverError(c, "registration by link", err)

@@ -305,6 +305,8 @@ func TestEventPagesRender(t *testing.T) {
 		{agent, E + "/inscription/badge", "Badge de " + reg.Name},
 		{ts.newClient(), link, "Mon inscription"},
 		{ts.newClient(), link + "/badge", "Badge de " + reg.Name},
+		{ts.newClient(), E + "/inscription/lien", "Retrouver mon lien d'inscription"},
+		{ts.newClient(), E + "/inscription/lien/envoye", "Retrouver mon lien d'inscription"},
 		{orgC, "/events/new", "Créer un événement"},
 		{orgC, E + "/edit", "Modifier l'événement"},
 		{orgC, E + "/setup", "Paramètres de l'inscription"},

@@ -63,6 +63,7 @@ type errorPage struct {
 	Status  int
 	Heading string
 	Message string
+	Action  Crumb // a button leading on (label and URL), when set
 }
 
 var errorTexts = map[int][2]string{
@@ -80,6 +81,11 @@ var errorTexts = map[int][2]string{
 // errorPage answers with the DSFR error page for status; msg replaces the
 // default explanation when not empty.
 func (s *Server) errorPage(c *gin.Context, status int, msg string) {
+	s.errorPageAction(c, status, msg, Crumb{})
+}
+
+// errorPageAction is errorPage with a button to action first.
+func (s *Server) errorPageAction(c *gin.Context, status int, msg string, action Crumb) {
 	t, ok := errorTexts[status]
 	if !ok {
 		t = [2]string{http.StatusText(status), ""}
@@ -87,7 +93,7 @@ func (s *Server) errorPage(c *gin.Context, status int, msg string) {
 	if msg == "" {
 		msg = t[1]
 	}
-	data := errorPage{Layout: s.layout(c, t[0], ""), Status: status, Heading: t[0], Message: msg}
+	data := errorPage{Layout: s.layout(c, t[0], ""), Status: status, Heading: t[0], Message: msg, Action: action}
 	if err := s.Render.Page(c.Writer, status, "error", data); err != nil {
 		s.log(c).Error("render error page", "error", err)
 		c.Writer.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -46,13 +46,17 @@ func (s *Server) routes() http.Handler {
 	web.GET(oidcLogoutDone, s.logoutDone)
 
 	// Events: what needs no login (the public programme, the secret
-	// management link, the QR image shown in emails).
+	// management link and the page that sends it again, the QR image shown
+	// in emails).
 	web.GET("/events/:id/programme", s.eventProgramme)
 	web.GET("/events/:id/qr/:file", s.eventQR)
 	web.GET("/inscription/:token", s.manageShow)
 	web.POST("/inscription/:token", s.manageSave)
 	web.POST("/inscription/:token/cancel", s.manageCancel)
 	web.GET("/inscription/:token/badge", s.manageBadge)
+	web.GET("/events/:id/inscription/lien", s.linkShow)
+	web.POST("/events/:id/inscription/lien", s.linkSend)
+	web.GET("/events/:id/inscription/lien/envoye", s.linkSent)
 
 	user := web.Group("/", s.requireLogin)
 	user.GET("/welcome", s.welcomeShow)

@@ -49,6 +49,8 @@ type Server struct {
 	perIP   *ratelimit.Limiter // every request, per client IP
 	perUser *ratelimit.Limiter // every request, per logged-in user
 	loginIP *ratelimit.Limiter // login link requests, per IP
+	linkIP  *ratelimit.Limiter // registration link requests, per IP (events_link.go)
+	linkMsg *ratelimit.Limiter // registration link requests, per address
 	perKey  *ratelimit.Limiter // API requests, per API key
 	openapi []byte             // the API's OpenAPI document
 	cop     *http.CrossOriginProtection
@@ -86,6 +88,8 @@ func New(d Deps) *Server {
 		perIP:     ratelimit.New(n, time.Minute, d.Now),
 		perUser:   ratelimit.New(n, time.Minute, d.Now),
 		loginIP:   ratelimit.New(min(n, 20), 10*time.Minute, d.Now),
+		linkIP:    ratelimit.New(min(n, 20), 10*time.Minute, d.Now),
+		linkMsg:   ratelimit.New(linkRequestsPerMail, linkRequestWindow, d.Now),
 		perKey:    ratelimit.New(d.Config.APIRateLimit, time.Minute, d.Now),
 		cop:       http.NewCrossOriginProtection(),
 		feedCache: newFeedCache(cmp.Or(d.FeedCacheBytes, 64<<20)),

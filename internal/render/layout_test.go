@@ -45,6 +45,7 @@ type errorPage struct {
 	Status  int
 	Heading string
 	Message string
+	Action  struct{ Label, URL string }
 }
 
 // parsePage parses layouts, partials and one page the way the server does,
@@ -191,6 +192,21 @@ func TestErrorPageAnonymous(t *testing.T) {
 		if strings.Contains(out, absent) {
 			t.Errorf("anonymous error page has %s", absent)
 		}
+	}
+}
+
+// An error page with an action leads on with it first (a bad management
+// link's page offers a new link), then home.
+func TestErrorPageAction(t *testing.T) {
+	tpl := parsePage(t, filepath.Join(templatesDir, "pages", "error.html"))
+	p := errorPage{stubLayout: stubLayout{CSRFToken: "t"}, Status: 404, Message: "Ce lien n'est pas valable."}
+	p.Action.Label, p.Action.URL = "Retrouver mon lien d'inscription", "/events/e1/inscription/lien"
+	out := execute(t, tpl, p)
+	checkPage(t, out)
+	action := strings.Index(out, `<a class="fr-btn" href="/events/e1/inscription/lien">Retrouver mon lien d&#39;inscription</a>`)
+	home := strings.Index(out, `<a class="fr-btn fr-btn--secondary" href="/">Page d’accueil</a>`)
+	if action < 0 || home < action || strings.Contains(out, `<a class="fr-btn" href="/login">Se connecter</a>`) {
+		t.Errorf("action button at %d, home at %d:\n%s", action, home, out)
 	}
 }
 
