@@ -9,7 +9,9 @@
 // calendar part of the confirmation emails is read by ical.js (the event
 // and the workshop, times in Europe/Paris, one UID per event and per
 // workshop, no management link in the calendar); the management link
-// opens the registration without login; the organiser checks a person
+// opens the registration without login; someone who lost it asks for it
+// again (from a cut link and from the programme) and uses the new link
+// read in the outbox; the organiser checks a person
 // registered by the correspondent in, by name, on a phone-sized screen.
 // Every page reached is checked (axe-core, 320 px, console); Lighthouse's
 // accessibility score on the pages events.test.js does not score.
@@ -223,6 +225,46 @@ test('the confirmations carry the right calendars, without the management link',
   // Waitlisted: told, without an invitation.
   const [felix] = await j.mails('felix.dgos@sg.social.gouv.fr', 'event.registered');
   assert.ok(felix && !felix.ics, 'the waitlisted person got no email, or got a calendar invitation');
+}));
+
+test('someone who lost the email asks for the management link again and uses the new one', j.step('new-link', async () => {
+  const page = j.page;
+  await j.switchTo('nobody');
+  // A link cut by a mail client leads to the page, for the right event.
+  await page.goto(manageLink.slice(0, -12));
+  await j.check('manage-link-cut');
+  await page.getByRole('link', { name: "Retrouver mon lien d'inscription" }).click();
+  await page.waitForURL((u) => u.href === `${eventURL}/inscription/lien`);
+  // From the public programme too.
+  await page.goto(`${eventURL}/programme`);
+  await page.getByRole('link', { name: "retrouver mon lien d'inscription" }).click();
+  await page.waitForURL((u) => u.href === `${eventURL}/inscription/lien`);
+  await j.check('new-link-form');
+  await page.getByRole('button', { name: 'Recevoir un nouveau lien' }).click();
+  await page.locator('#email-error').waitFor();
+  assert.match(await page.locator('#email-error').innerText(), /Saisissez une adresse électronique/);
+  await j.check('new-link-form-errors');
+  await page.getByLabel("Adresse électronique de l'inscription").fill(AGENT.toUpperCase());
+  await page.getByRole('button', { name: 'Recevoir un nouveau lien' }).click();
+  await page.waitForURL((u) => u.pathname.endsWith('/inscription/lien/envoye'));
+  assert.match(await page.locator('main').innerText(), /Si une inscription correspond à cette adresse, un courriel vient de lui être envoyé/);
+  await j.check('new-link-sent');
+  // The email: a new link, no calendar part; the link opens the registration.
+  const mails = await j.mails(AGENT, 'event.link');
+  assert.equal(mails.length, 1, `${mails.length} link emails to the agent`);
+  assert.equal(mails[0].method, '', 'the link email has a calendar part');
+  const link = mails[0].text.match(/https?:\/\/\S+\/inscription\/[A-Za-z0-9_.-]{20,}/);
+  assert.ok(link, `no management link in the email:\n${mails[0].text}`);
+  assert.notEqual(link[0], manageLink, 'the same link was sent again');
+  await page.goto(link[0]);
+  assert.match(await page.locator('main').innerText(), /Atelier design system/);
+  await j.check('manage-new-link');
+  // An address without registration: the same answer, no email.
+  await page.goto(`${eventURL}/inscription/lien`);
+  await page.getByLabel("Adresse électronique de l'inscription").fill('personne@sg.social.gouv.fr');
+  await page.getByRole('button', { name: 'Recevoir un nouveau lien' }).click();
+  await page.waitForURL((u) => u.pathname.endsWith('/inscription/lien/envoye'));
+  assert.equal((await j.mails('personne@sg.social.gouv.fr')).length, 0, 'an unregistered address got an email');
 }));
 
 test('the organiser checks in, by name on a phone, someone the correspondent registered', j.step('checkin', async () => {
