@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 )
@@ -110,16 +111,29 @@ func (b *Batcher) run(ctx context.Context, batch []*batchJob) {
 		return
 	}
 	err := b.store.Tx(ctx, func(tx *Tx) error {
+		// Prepared once per batch: parsing them again for every write
+		// is a measurable part of the single writer's time.
+		var stmts [3]*sql.Stmt
+		for i, q := range []string{"SAVEPOINT agora_batch", "ROLLBACK TO SAVEPOINT agora_batch", "RELEASE SAVEPOINT agora_batch"} {
+			st, err := tx.prepare(ctx, q)
+			if err != nil {
+				return fmt.Errorf("prepare %q: %w", q, err)
+			}
+			defer st.Close()
+			stmts[i] = st
+		}
+		savepoint, rollback, release := stmts[0], stmts[1], stmts[2]
 		for _, j := range batch {
-			if _, err := tx.exec(ctx, "SAVEPOINT agora_batch"); err != nil {
+			if _, err := savepoint.ExecContext(ctx); err != nil {
 				return fmt.Errorf("savepoint: %w", err)
 			}
 			if j.err = call(tx, j); j.err != nil {
-				if _, err := tx.exec(ctx, "ROLLBACK TO SAVEPOINT agora_batch"); err != nil {
+				if _, err := rollback.ExecContext(ctx); err != nil {
 					return fmt.Errorf("rollback to savepoint: %w", err)
 				}
+				tx.bodies = nil // what the write stored is gone
 			}
-			if _, err := tx.exec(ctx, "RELEASE SAVEPOINT agora_batch"); err != nil {
+			if _, err := release.ExecContext(ctx); err != nil {
 				return fmt.Errorf("release savepoint: %w", err)
 			}
 		}

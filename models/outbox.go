@@ -161,10 +161,17 @@ func (tx *Tx) Enqueue(ctx context.Context, m OutboxMessage) (queued bool, err er
 		if len(m.Vars)%2 != 0 {
 			return false, fmt.Errorf("enqueue %s: placeholders and values do not pair", m.Kind)
 		}
-		// Stored once: later messages find it there (and change nothing).
-		if _, err := tx.exec(ctx, `INSERT INTO outbox_bodies (hash, text_template, html_template, stored_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (hash) DO NOTHING`, m.Body.hash, m.Body.Text, m.Body.HTML, now); err != nil {
-			return false, fmt.Errorf("enqueue %s: shared body: %w", m.Kind, err)
+		// Stored once: later messages find it there (and change nothing);
+		// within one transaction, once is enough to know.
+		if !tx.bodies[m.Body.hash] {
+			if _, err := tx.exec(ctx, `INSERT INTO outbox_bodies (hash, text_template, html_template, stored_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (hash) DO NOTHING`, m.Body.hash, m.Body.Text, m.Body.HTML, now); err != nil {
+				return false, fmt.Errorf("enqueue %s: shared body: %w", m.Kind, err)
+			}
+			if tx.bodies == nil {
+				tx.bodies = map[string]bool{}
+			}
+			tx.bodies[m.Body.hash] = true
 		}
 		b, err := json.Marshal(m.Vars)
 		if err != nil {

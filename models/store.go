@@ -53,6 +53,9 @@ type DB struct {
 // guard it.
 type Tx struct {
 	DB
+	// bodies are the shared mail bodies this transaction has stored or
+	// found (Enqueue), forgotten when a batched write rolls back.
+	bodies map[string]bool
 }
 
 // Store is the database handle built once in main.
@@ -206,6 +209,11 @@ func (d *DB) rebind(query string) string {
 		b.WriteByte(query[i])
 	}
 	return b.String()
+}
+
+// prepare prepares a statement on the transaction.
+func (tx *Tx) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	return tx.q.(*sql.Tx).PrepareContext(ctx, tx.rebind(query))
 }
 
 func (d *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
