@@ -2,6 +2,9 @@ package models_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -112,6 +115,49 @@ func TestOutboxSharedBody(t *testing.T) {
 		check("after migrating down", down)
 		if _, err := m.Up(ctx); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// In a group commit, a write that stored a shared body and then failed
+// takes the body with it: the next writes of the batch store it again, and
+// every committed message reads back whole.
+func TestOutboxSharedBodyInFailedBatchedWrite(t *testing.T) {
+	onEachStore(t, func(t *testing.T, s *models.Store, clock *testutil.Clock) {
+		ctx := context.Background()
+		b := s.NewBatcher(8)
+		boom := errors.New("refused")
+		var wg sync.WaitGroup
+		for i := range 40 {
+			wg.Go(func() {
+				// A new body every 8 writes, so that many batches begin with it.
+				body := models.NewMailBody(fmt.Sprintf("Corps %d : PhCode", i/8), "<p>PhCode</p>")
+				err := b.Do(ctx, func(tx *models.Tx) error {
+					if _, err := tx.Enqueue(ctx, models.OutboxMessage{DedupeKey: fmt.Sprintf("m%02d", i), Kind: "test", Recipient: "p@example.org",
+						Subject: "S", Body: body, Vars: []string{"PhCode", fmt.Sprint(i)}}); err != nil {
+						return err
+					}
+					if i%2 == 0 {
+						return boom
+					}
+					return nil
+				})
+				if (i%2 == 0) != errors.Is(err, boom) {
+					t.Errorf("write %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		msgs, n, err := s.ListOutbox(ctx, models.OutboxFilter{Limit: 100})
+		if err != nil || n != 20 {
+			t.Fatalf("%d messages (%v), want the 20 that committed", n, err)
+		}
+		for _, m := range msgs {
+			var i int
+			fmt.Sscanf(m.DedupeKey, "m%d", &i)
+			if want := fmt.Sprintf("Corps %d : %d", i/8, i); i%2 == 0 || m.TextBody != want || m.HTMLBody != fmt.Sprintf("<p>%d</p>", i) {
+				t.Errorf("%s: %q %q, want %q", m.DedupeKey, m.TextBody, m.HTMLBody, want)
+			}
 		}
 	})
 }
