@@ -48,6 +48,7 @@ type OutboxMessage struct {
 	HTMLBody      string
 	ICSMethod     string // "REQUEST", "CANCEL" or empty
 	ICSBody       string
+	InlineQR      string // text of a QR code the HTML shows inline (cid:, internal/mail.EmbedQR), drawn at delivery; empty: none
 	State         MailState
 	Attempts      int
 	NextAttemptAt time.Time
@@ -113,20 +114,20 @@ func expandBody(text, htm string, vars []string) (string, string) {
 // outboxColumns read a message whole: a shared body comes from
 // outbox_bodies with the message's values (see scanOutbox).
 const outboxColumns = `id, dedupe_key, kind, recipient, subject, COALESCE(text_template, text_body), COALESCE(html_template, html_body),
-	body_vars, ics_method, ics_body, state, attempts, next_attempt_at, locked_until, sent_at, last_error, captured, created_at`
+	body_vars, ics_method, ics_body, inline_qr, state, attempts, next_attempt_at, locked_until, sent_at, last_error, captured, created_at`
 
 // outboxFrom is the FROM clause of outboxColumns.
 const outboxFrom = ` FROM outbox LEFT JOIN outbox_bodies ON hash = body_hash`
 
 // outboxListColumns are outboxColumns with empty bodies, for lists.
-const outboxListColumns = `id, dedupe_key, kind, recipient, subject, '', '', '', ics_method, '',
+const outboxListColumns = `id, dedupe_key, kind, recipient, subject, '', '', '', ics_method, '', inline_qr,
 	state, attempts, next_attempt_at, locked_until, sent_at, last_error, captured, created_at`
 
 func scanOutbox(row interface{ Scan(...any) error }) (OutboxMessage, error) {
 	var m OutboxMessage
 	var locked, sent nullTime
 	var vars string
-	err := row.Scan(&m.ID, &m.DedupeKey, &m.Kind, &m.Recipient, &m.Subject, &m.TextBody, &m.HTMLBody, &vars, &m.ICSMethod, &m.ICSBody,
+	err := row.Scan(&m.ID, &m.DedupeKey, &m.Kind, &m.Recipient, &m.Subject, &m.TextBody, &m.HTMLBody, &vars, &m.ICSMethod, &m.ICSBody, &m.InlineQR,
 		&m.State, &m.Attempts, &m.NextAttemptAt, &locked, &sent, &m.LastError, &m.Captured, &m.CreatedAt)
 	m.LockedUntil, m.SentAt = locked.Time, sent.Time
 	if err == nil && vars != "" {
@@ -180,10 +181,10 @@ func (tx *Tx) Enqueue(ctx context.Context, m OutboxMessage) (queued bool, err er
 		text, htm, hash, vars = "", "", m.Body.hash, string(b)
 	}
 	res, err := tx.exec(ctx, `INSERT INTO outbox (id, dedupe_key, kind, recipient, subject, text_body, html_body, body_hash, body_vars,
-		ics_method, ics_body, state, attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
+		ics_method, ics_body, inline_qr, state, attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
 		ON CONFLICT (dedupe_key) DO NOTHING`,
 		NewID(), m.DedupeKey, m.Kind, m.Recipient, m.Subject, text, htm, hash, vars, m.ICSMethod, m.ICSBody,
-		MailPending, now, now)
+		m.InlineQR, MailPending, now, now)
 	if err != nil {
 		return false, fmt.Errorf("enqueue %s: %w", m.Kind, err)
 	}
