@@ -325,9 +325,11 @@ func (a *loginAuth) Next(fromServer []byte, more bool) ([]byte, error) {
 
 // Build turns an outbox message into a MIME message: multipart/mixed holding
 // multipart/alternative (text/plain, text/html, text/calendar with the
-// method), and the same calendar attached as invitation.ics. Headers are
-// encoded by go-mail; a recipient or subject that could inject a header is
-// refused here, whatever reached the outbox.
+// method), and the same calendar attached as invitation.ics. A message with
+// an inline QR code has, in place of text/html, a multipart/related of the
+// HTML and the image it shows by Content-ID (drawn here, at delivery).
+// Headers are encoded by go-mail; a recipient or subject that could inject
+// a header is refused here, whatever reached the outbox.
 func (s *SMTPSender) Build(m models.OutboxMessage) (*gomail.Message, error) {
 	if err := checkRecipient(m.Recipient); err != nil {
 		return nil, err
@@ -343,7 +345,19 @@ func (s *SMTPSender) Build(m models.OutboxMessage) (*gomail.Message, error) {
 	msg.SetHeader("Auto-Submitted", "auto-generated")
 	msg.SetDateHeader("Date", s.opts.Now())
 	msg.SetBody("text/plain", m.TextBody)
-	if m.HTMLBody != "" {
+	switch {
+	case m.HTMLBody != "" && m.InlineQR != "":
+		// go-mail nests multipart/related outside the alternative, which
+		// puts the calendar in it too; the related part is built here and
+		// given to go-mail as one alternative, unencoded (it is 7-bit
+		// already). go-mail adds "; charset=UTF-8" to its Content-Type, a
+		// parameter readers ignore on a multipart.
+		ct, body, err := relatedHTML(m.HTMLBody, m.InlineQR)
+		if err != nil {
+			return nil, err
+		}
+		msg.AddAlternative(ct, body, gomail.SetPartEncoding(gomail.Unencoded))
+	case m.HTMLBody != "":
 		msg.AddAlternative("text/html", m.HTMLBody)
 	}
 	if m.ICSBody != "" {

@@ -1,0 +1,122 @@
+package mail
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/textproto"
+	"strings"
+
+	qrcode "github.com/skip2/go-qrcode"
+
+	"github.com/dnum-sociaux/agora/models"
+)
+
+// QRSize is the side, in pixels, of the PNG of an inline QR code (shown at
+// 180 CSS pixels: sharp on high-density screens). The /events/…/qr/ route
+// draws the same image.
+const QRSize = 360
+
+// qrFileName names the inline image for readers that show a name.
+const qrFileName = "qr-code.png"
+
+// QRContentID is the Content-ID (without its angle brackets) of the inline
+// image of the QR code holding text; the HTML shows it with
+// <img src="cid:…">. It is derived from the text, so two different images
+// never share one: some readers (Apple Mail) cache inline images by
+// Content-ID across messages.
+func QRContentID(text string) string {
+	sum := sha256.Sum256([]byte(text))
+	return "qr-" + hex.EncodeToString(sum[:16]) + "@agora"
+}
+
+// QRPNG draws the QR code holding text.
+func QRPNG(text string) ([]byte, error) {
+	return qrcode.Encode(text, qrcode.Medium, QRSize)
+}
+
+// EmbedQR makes m carry the QR code holding text as an inline image, when
+// its HTML refers to it (cid:QRContentID(text)); otherwise m is left as it
+// is, so that an email never carries an image it does not show. Only the
+// text is stored: the image is drawn at delivery (Build), outside the
+// transaction that queues m.
+func EmbedQR(m *models.OutboxMessage, text string) {
+	if text != "" && strings.Contains(m.HTMLBody, "cid:"+QRContentID(text)) {
+		m.InlineQR = text
+	}
+}
+
+// relatedHTML is the multipart/related body holding the HTML part and the
+// inline image of the QR code holding qr (RFC 2387), and its Content-Type.
+// Its headers are made by net/textproto and mime from constants and the
+// Content-ID (hex digits); the HTML and the image are transfer-encoded
+// (quoted-printable, base64), so the whole body is 7-bit.
+func relatedHTML(html, qr string) (contentType, body string, err error) {
+	png, err := QRPNG(qr)
+	if err != nil {
+		return "", "", fmt.Errorf("draw the inline QR code: %w", err)
+	}
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Type", "text/html; charset=UTF-8")
+	h.Set("Content-Transfer-Encoding", "quoted-printable")
+	pw, err := w.CreatePart(h)
+	if err != nil {
+		return "", "", err
+	}
+	qp := quotedprintable.NewWriter(pw)
+	if _, err := qp.Write([]byte(html)); err != nil {
+		return "", "", err
+	}
+	if err := qp.Close(); err != nil {
+		return "", "", err
+	}
+
+	h = textproto.MIMEHeader{ // keys as written (not canonicalised: Content-ID rather than Content-Id)
+		"Content-Type":              {mime.FormatMediaType("image/png", map[string]string{"name": qrFileName})},
+		"Content-Transfer-Encoding": {"base64"},
+		"Content-ID":                {"<" + QRContentID(qr) + ">"},
+		"Content-Disposition":       {mime.FormatMediaType("inline", map[string]string{"filename": qrFileName})},
+	}
+	pw, err = w.CreatePart(h)
+	if err != nil {
+		return "", "", err
+	}
+	b64 := base64.StdEncoding.EncodeToString(png)
+	for len(b64) > 76 {
+		if _, err := fmt.Fprintf(pw, "%s\r\n", b64[:76]); err != nil {
+			return "", "", err
+		}
+		b64 = b64[76:]
+	}
+	if _, err := fmt.Fprintf(pw, "%s\r\n", b64); err != nil {
+		return "", "", err
+	}
+	if err := w.Close(); err != nil {
+		return "", "", err
+	}
+	// Folded after each parameter, as go-mail folds its own multipart
+	// headers: the line would be longer than 78 characters.
+	ct := mime.FormatMediaType("multipart/related", map[string]string{"boundary": w.Boundary(), "type": "text/html"})
+	return strings.ReplaceAll(ct, "; ", ";\r\n "), buf.String(), nil
+}
+
+// PreviewHTML is m's HTML for a browser (the admin's view of a message):
+// the inline QR code is given as a data: URL, since a browser knows
+// nothing of cid:.
+func PreviewHTML(m models.OutboxMessage) string {
+	if m.InlineQR == "" {
+		return m.HTMLBody
+	}
+	png, err := QRPNG(m.InlineQR)
+	if err != nil {
+		return m.HTMLBody
+	}
+	return strings.ReplaceAll(m.HTMLBody, "cid:"+QRContentID(m.InlineQR), "data:image/png;base64,"+base64.StdEncoding.EncodeToString(png))
+}
