@@ -52,7 +52,7 @@ type Links struct {
 	Programme string // its programme
 	Manage    string // secret management link (body only), empty when not carried
 	Badge     string // printable badge (through the management link)
-	QR        string // PNG of the check-in QR code
+	QR        string // Content-ID of the check-in QR code, an inline image (cid:) drawn at delivery
 }
 
 // Mail is the .Data of the "event_notice" email template.
@@ -76,7 +76,8 @@ func (n *Notifier) EventURL(e *models.Event) string { return n.BaseURL + "/event
 // ManageURL is the management page behind a link token.
 func (n *Notifier) ManageURL(token string) string { return n.BaseURL + "/inscription/" + token }
 
-// QRURL is the PNG of a registration's check-in code.
+// QRURL is the PNG of a registration's check-in code on the web (emails
+// sent before the code was an inline image show it).
 func (n *Notifier) QRURL(r *models.Registration) string {
 	return n.BaseURL + "/events/" + r.EventID + "/qr/" + r.Code + ".png"
 }
@@ -85,6 +86,12 @@ func (n *Notifier) QRURL(r *models.Registration) string {
 // the code, so that a phone's own camera app also leads there.
 func (n *Notifier) CheckInURL(r *models.Registration) string {
 	return n.BaseURL + "/events/" + r.EventID + "/checkin?code=" + r.Code
+}
+
+// QRContentID is the Content-ID of the inline image of a registration's
+// check-in QR code (mail.EmbedQR puts it in the email).
+func (n *Notifier) QRContentID(r *models.Registration) string {
+	return mail.QRContentID(n.CheckInURL(r))
 }
 
 func (n *Notifier) links(ctx context.Context, tx *models.Tx, r *models.Registration, e *models.Event, manage bool) (Links, error) {
@@ -98,7 +105,7 @@ func (n *Notifier) links(ctx context.Context, tx *models.Tx, r *models.Registrat
 		l.Badge = l.Manage + "/badge"
 	}
 	if r.State == models.RegConfirmed {
-		l.QR = n.QRURL(r)
+		l.QR = n.QRContentID(r)
 	}
 	return l, nil
 }
@@ -217,6 +224,9 @@ func (n *Notifier) Notify(ctx context.Context, tx *models.Tx, no models.Notice) 
 		}
 		msg.ICSMethod, msg.ICSBody = string(method), string(ics)
 	}
+	if m.Links.QR != "" {
+		mail.EmbedQR(&msg, n.CheckInURL(&r))
+	}
 	_, err = tx.Enqueue(ctx, msg)
 	return err
 }
@@ -229,6 +239,7 @@ const (
 	phManage = "AgoraPhManage7Q"
 	phCode   = "QZ7XW9KJ" // 8 characters, like a check-in code
 	phShown  = "QZ7X-W9KJ"
+	phQR     = "AgoraPhQR7Q"
 )
 
 type renderKey struct {
@@ -298,7 +309,7 @@ func (n *Notifier) compose(kind, key string, m Mail) (models.OutboxMessage, erro
 			pm.Links.Manage, pm.Links.Badge = phManage, phManage+strings.TrimPrefix(m.Links.Badge, m.Links.Manage)
 		}
 		if m.Links.QR != "" {
-			pm.Links.QR = n.QRURL(&pm.Registration)
+			pm.Links.QR = phQR
 		}
 		msg, err := n.Mail.Compose(kind, key, phEmail, "event_notice", pm)
 		if err != nil {
@@ -318,7 +329,7 @@ func (n *Notifier) compose(kind, key string, m Mail) (models.OutboxMessage, erro
 	// The person's values replace the placeholders when the message is
 	// read (HTML gets them escaped): the outbox keeps the body once.
 	return models.OutboxMessage{DedupeKey: key, Kind: kind, Recipient: models.NormaliseEmail(r.Email), Subject: tmpl.subject,
-		Body: tmpl.body, Vars: []string{phName, r.Name, phEmail, r.Email, phManage, m.Links.Manage, phShown, r.DisplayCode(), phCode, r.Code}}, nil
+		Body: tmpl.body, Vars: []string{phName, r.Name, phEmail, r.Email, phManage, m.Links.Manage, phShown, r.DisplayCode(), phCode, r.Code, phQR, m.Links.QR}}, nil
 }
 
 // containsPlaceholder tells whether the event's or the workshops' own text
@@ -337,7 +348,7 @@ func containsPlaceholder(m *Mail) bool {
 		add(&m.Workshops[i])
 	}
 	blob := b.String()
-	for _, p := range []string{phName, phEmail, phManage, phCode, phShown} {
+	for _, p := range []string{phName, phEmail, phManage, phCode, phShown, phQR} {
 		if strings.Contains(blob, p) {
 			return true
 		}
@@ -390,6 +401,9 @@ func (n *Notifier) Reminder(ctx context.Context, tx *models.Tx, e *models.Event,
 		ReminderMail{Event: *e, Registration: *r, Workshops: ws, When: when, Links: links})
 	if err != nil {
 		return err
+	}
+	if links.QR != "" {
+		mail.EmbedQR(&msg, n.CheckInURL(r))
 	}
 	_, err = tx.Enqueue(ctx, msg)
 	return err

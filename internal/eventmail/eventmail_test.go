@@ -108,8 +108,11 @@ func TestConfirmationWaitlistCancelPromotion(t *testing.T) {
 	if !strings.Contains(conf.Subject, "Inscription confirmée") || !strings.Contains(conf.TextBody, a.DisplayCode()) {
 		t.Errorf("confirmation: %q\n%s", conf.Subject, conf.TextBody)
 	}
-	if !strings.Contains(conf.HTMLBody, "/events/"+e.event.ID+"/qr/"+a.Code+".png") {
-		t.Error("the confirmation shows the QR code")
+	// The QR code is an inline image: the HTML shows it by Content-ID, the
+	// row holds the text to draw at delivery.
+	if !strings.Contains(conf.HTMLBody, `src="cid:`+e.n.QRContentID(&a)+`"`) || conf.InlineQR != e.n.CheckInURL(&a) ||
+		strings.Contains(conf.HTMLBody, "/qr/") {
+		t.Errorf("the confirmation does not show the QR code inline: inline %q\n%s", conf.InlineQR, conf.HTMLBody)
 	}
 	m := manageLink.FindStringSubmatch(conf.TextBody)
 	if m == nil {
@@ -121,11 +124,12 @@ func TestConfirmationWaitlistCancelPromotion(t *testing.T) {
 	if r, _, err := e.s.RegistrationByLink(ctx, m[1]); err != nil || r.ID != a.ID {
 		t.Errorf("the link in the email does not open the registration: %v", err)
 	}
-	if shop.ICSMethod != "REQUEST" || !strings.Contains(shop.ICSBody, "UID:"+ws.UID) || !strings.Contains(shop.Subject, "Atelier données") {
+	if shop.ICSMethod != "REQUEST" || !strings.Contains(shop.ICSBody, "UID:"+ws.UID) || !strings.Contains(shop.Subject, "Atelier données") || shop.InlineQR != "" {
 		t.Errorf("workshop invitation: %q %q\n%s", shop.ICSMethod, shop.Subject, shop.ICSBody)
 	}
 	wm := e.outbox("w@x.fr")
-	if len(wm) != 1 || wm[0].ICSMethod != "" || !strings.Contains(wm[0].Subject, "Liste d'attente") || !manageLink.MatchString(wm[0].TextBody) {
+	if len(wm) != 1 || wm[0].ICSMethod != "" || !strings.Contains(wm[0].Subject, "Liste d'attente") || !manageLink.MatchString(wm[0].TextBody) ||
+		wm[0].InlineQR != "" || strings.Contains(wm[0].HTMLBody, "cid:") {
 		t.Fatalf("waitlisted: %d emails %+v", len(wm), wm)
 	}
 	if !strings.Contains(wm[0].TextBody, "En attente de votre place") {
@@ -138,7 +142,8 @@ func TestConfirmationWaitlistCancelPromotion(t *testing.T) {
 	})
 	msgs = e.outbox("a@x.fr")
 	if len(msgs) != 4 || msgs[2].ICSMethod != "CANCEL" || !strings.Contains(msgs[2].ICSBody, "SEQUENCE:1") ||
-		!strings.Contains(msgs[2].ICSBody, "STATUS:CANCELLED") || msgs[3].ICSMethod != "CANCEL" || !strings.Contains(msgs[3].ICSBody, ws.UID) {
+		!strings.Contains(msgs[2].ICSBody, "STATUS:CANCELLED") || msgs[3].ICSMethod != "CANCEL" || !strings.Contains(msgs[3].ICSBody, ws.UID) ||
+		msgs[2].InlineQR != "" {
 		t.Fatalf("after cancelling: %d emails", len(msgs))
 	}
 	wm = e.outbox("w@x.fr")
@@ -146,7 +151,10 @@ func TestConfirmationWaitlistCancelPromotion(t *testing.T) {
 		!strings.Contains(wm[1].TextBody, "déclinez") || wm[2].ICSMethod != "REQUEST" || !strings.Contains(wm[2].ICSBody, ws.UID) {
 		t.Fatalf("promotion: %d emails", len(wm))
 	}
-	_ = w
+	if wm[1].InlineQR != e.n.CheckInURL(&w) || !strings.Contains(wm[1].HTMLBody, "cid:"+e.n.QRContentID(&w)) ||
+		e.n.QRContentID(&w) == e.n.QRContentID(&a) {
+		t.Errorf("the promotion does not show the promoted person's own QR code: %q", wm[1].InlineQR)
+	}
 	// Moving the event sends an update with a higher sequence; once.
 	for range 2 {
 		testutil.MustTx(t, e.s, func(tx *models.Tx) error {
@@ -159,7 +167,7 @@ func TestConfirmationWaitlistCancelPromotion(t *testing.T) {
 	}
 	wm = e.outbox("w@x.fr")
 	if len(wm) != 4 || !strings.Contains(wm[3].Subject, "Modifié") || !strings.Contains(wm[3].ICSBody, "SEQUENCE:1") ||
-		!strings.Contains(wm[3].ICSBody, "Autre lieu") {
+		!strings.Contains(wm[3].ICSBody, "Autre lieu") || wm[3].InlineQR != "" || strings.Contains(wm[3].HTMLBody, "cid:") {
 		t.Fatalf("update: %d emails", len(wm))
 	}
 }
@@ -178,6 +186,9 @@ func TestReminderAndMessage(t *testing.T) {
 	if len(msgs) != 3 || !strings.HasPrefix(msgs[1].Subject, "Demain") || !manageLink.MatchString(msgs[1].TextBody) ||
 		!strings.Contains(msgs[2].HTMLBody, "<strong>badge</strong>") || msgs[2].Subject != "Journée produit 2027 : Infos pratiques" {
 		t.Fatalf("reminder and message: %d", len(msgs))
+	}
+	if msgs[1].InlineQR != e.n.CheckInURL(&r) || !strings.Contains(msgs[1].HTMLBody, `src="cid:`+e.n.QRContentID(&r)+`"`) || msgs[2].InlineQR != "" {
+		t.Errorf("the reminder shows the QR code inline, the message does not: %q %q", msgs[1].InlineQR, msgs[2].InlineQR)
 	}
 }
 
@@ -219,7 +230,7 @@ func TestCachedRenderingEqualsDirect(t *testing.T) {
 		for _, got := range msgs {
 			m := eventmail.Mail{Event: e.event, Registration: r, Links: eventmail.Links{Event: e.n.EventURL(&e.event), Programme: e.n.EventURL(&e.event) + "/programme"}}
 			if r.State == models.RegConfirmed {
-				m.Links.QR = e.n.QRURL(&r)
+				m.Links.QR = e.n.QRContentID(&r)
 			}
 			switch got.Kind {
 			case "event.registered":
@@ -241,9 +252,40 @@ func TestCachedRenderingEqualsDirect(t *testing.T) {
 			if !strings.Contains(got.TextBody, "Bonjour "+name+",") {
 				t.Errorf("%q: greeting missing", name)
 			}
+			// The person's own QR code, shown inline, only in the confirmation.
+			wantQR := ""
+			if got.Kind == "event.registered" && r.State == models.RegConfirmed {
+				wantQR = e.n.CheckInURL(&r)
+			}
+			if got.InlineQR != wantQR || (wantQR != "") != strings.Contains(got.HTMLBody, `src="cid:`+e.n.QRContentID(&r)+`"`) {
+				t.Errorf("%q %s: inline QR %q, want %q", name, got.Kind, got.InlineQR, wantQR)
+			}
 		}
 		if want := 1 + len(shops); r.State == models.RegConfirmed && len(msgs) != want {
 			t.Errorf("%q: %d emails, want %d", name, len(msgs), want)
 		}
+	}
+}
+
+// Confirmations rendered once for many people (the registration opening)
+// each show the person's own QR code: its own Content-ID in the HTML, its
+// own check-in URL to draw.
+func TestCachedConfirmationsShowOwnQR(t *testing.T) {
+	e := newEnv(t, 0)
+	seen := map[string]bool{}
+	for i := range 3 {
+		r := e.register(fmt.Sprintf("p%d@x.fr", i))
+		msgs := e.outbox(r.Email)
+		if len(msgs) != 1 || r.State != models.RegConfirmed {
+			t.Fatalf("%s: %d emails, %s", r.Email, len(msgs), r.State)
+		}
+		cid := e.n.QRContentID(&r)
+		if msgs[0].InlineQR != e.n.CheckInURL(&r) || !strings.Contains(msgs[0].HTMLBody, `src="cid:`+cid+`"`) || strings.Count(msgs[0].HTMLBody, "cid:") != 1 {
+			t.Errorf("%s: inline QR %q, HTML without its own cid:%s", r.Email, msgs[0].InlineQR, cid)
+		}
+		if seen[cid] {
+			t.Errorf("%s: Content-ID %s already used", r.Email, cid)
+		}
+		seen[cid] = true
 	}
 }

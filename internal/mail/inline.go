@@ -46,9 +46,28 @@ func QRPNG(text string) ([]byte, error) {
 // text is stored: the image is drawn at delivery (Build), outside the
 // transaction that queues m.
 func EmbedQR(m *models.OutboxMessage, text string) {
-	if text != "" && strings.Contains(m.HTMLBody, "cid:"+QRContentID(text)) {
+	if text != "" && showsCID(m, QRContentID(text)) {
 		m.InlineQR = text
 	}
+}
+
+// showsCID tells whether m's HTML refers to cid, in its own HTML or in a
+// shared body (models.MailBody), where the Content-ID may be the value of
+// a placeholder: the body is not expanded for this (the registration
+// opening queues thousands of them).
+func showsCID(m *models.OutboxMessage, cid string) bool {
+	if m.Body == nil {
+		return strings.Contains(m.HTMLBody, "cid:"+cid)
+	}
+	if strings.Contains(m.Body.HTML, "cid:"+cid) {
+		return true
+	}
+	for i := 0; i+1 < len(m.Vars); i += 2 {
+		if m.Vars[i+1] == cid && m.Vars[i] != "" && strings.Contains(m.Body.HTML, "cid:"+m.Vars[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 // relatedHTML is the multipart/related body holding the HTML part and the

@@ -189,6 +189,25 @@ func TestQRContentIDAndEmbed(t *testing.T) {
 	if m.InlineQR != "" {
 		t.Errorf("an email showing another QR code carries this one")
 	}
+
+	// A body shared by many messages (the registration opening) shows the
+	// person's Content-ID through a placeholder.
+	shared := models.NewMailBody("Code : PhCode", `<img src="cid:PhQR" alt="PhCode">`)
+	for _, c := range []struct {
+		vars []string
+		want string
+	}{
+		{[]string{"PhCode", "QZ7X-W9KJ", "PhQR", a}, checkInURL},
+		{[]string{"PhCode", "QZ7X-W9KJ", "PhQR", b}, ""},    // another person's image
+		{[]string{"PhCode", a, "PhQR", ""}, ""},             // the Content-ID, but not after cid:
+		{[]string{"PhCode", "QZ7X-W9KJ", "PhOther", a}, ""}, // a placeholder the body does not hold
+	} {
+		m := models.OutboxMessage{Body: shared, Vars: c.vars}
+		mail.EmbedQR(&m, checkInURL)
+		if m.InlineQR != c.want {
+			t.Errorf("shared body with %q: inline QR %q, want %q", c.vars, m.InlineQR, c.want)
+		}
+	}
 }
 
 // The admin's browser view gets the image as a data: URL (the page's CSP
