@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/dnum-sociaux/agora/internal/form"
+	"github.com/dnum-sociaux/agora/internal/mail"
 	"github.com/dnum-sociaux/agora/internal/render"
 	"github.com/dnum-sociaux/agora/models"
 )
@@ -410,7 +411,7 @@ func (s *Server) adminMail(c *gin.Context) {
 }
 
 // adminMailHTML shows the HTML part alone, sandboxed: no script, no form,
-// no request anywhere.
+// no request anywhere. An inline QR code (cid:) is drawn as a data: image.
 func (s *Server) adminMailHTML(c *gin.Context) {
 	m, err := s.Store.OutboxByID(c.Request.Context(), c.Param("id"))
 	if errors.Is(err, models.ErrNotFound) {
@@ -421,7 +422,7 @@ func (s *Server) adminMailHTML(c *gin.Context) {
 		return
 	}
 	c.Header("Content-Security-Policy", "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:")
-	c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(m.HTMLBody))
+	c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(mail.PreviewHTML(m)))
 }
 
 // adminMailICS downloads the calendar part.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dnum-sociaux/agora/internal/mail"
 	"github.com/dnum-sociaux/agora/internal/testutil"
 	"github.com/dnum-sociaux/agora/models"
 )
@@ -194,6 +195,37 @@ func TestOutboxAdmin(t *testing.T) {
 	admin.post("/admin/outbox/"+m.ID+"/retry", nil)
 	if len(ts.audits("mail.retry")) != 1 {
 		t.Fatal("retried a pending message")
+	}
+}
+
+// A confirmation with an inline QR code reads sensibly in the admin: the
+// page says what the image holds, the HTML view shows it as a data: image
+// (the only images its CSP allows) instead of a broken cid: reference.
+func TestOutboxAdminInlineQR(t *testing.T) {
+	ts := newTestServer(t)
+	admin, _ := ts.loginAs("admin@example.org", models.RoleAdmin)
+	ctx := context.Background()
+	const qr = "http://localhost:8080/events/01J/checkin?code=QZ7XW9KJ"
+	m := models.OutboxMessage{DedupeKey: "event:qr", Kind: "event.registered", Recipient: "b@example.org", Subject: "Inscription confirmée : Journée produit",
+		TextBody: "Votre code d'accès le jour J : QZ7X-W9KJ\n", HTMLBody: `<p><img src="cid:` + mail.QRContentID(qr) + `" alt="QR code d'accès"></p>`}
+	mail.EmbedQR(&m, qr)
+	testutil.MustTx(t, ts.Store, func(tx *models.Tx) error { _, err := tx.Enqueue(ctx, m); return err })
+	msgs, _, _ := ts.Store.ListOutbox(ctx, models.OutboxFilter{Kind: "event.registered"})
+	if len(msgs) != 1 || msgs[0].InlineQR != qr {
+		t.Fatalf("queued: %+v", msgs)
+	}
+	id := msgs[0].ID
+	if list := admin.get("/admin/outbox"); !strings.Contains(list.Body, "/admin/outbox/"+id) {
+		t.Fatal("the message is not listed")
+	}
+	show := admin.get("/admin/outbox/" + id)
+	if !strings.Contains(show.Body, "<dt>Image intégrée</dt>") || !strings.Contains(show.Body, qr) || !strings.Contains(show.Body, "QZ7X-W9KJ") {
+		t.Fatalf("message page:\n%s", show.Body)
+	}
+	h := admin.get("/admin/outbox/" + id + "/html")
+	if h.Status != 200 || strings.Contains(h.Body, "cid:") || !strings.Contains(h.Body, `<img src="data:image/png;base64,iVBORw0KGgo`) ||
+		!strings.Contains(h.Header.Get("Content-Security-Policy"), "img-src data:") {
+		t.Fatalf("HTML view: %d %q\n%.300s", h.Status, h.Header.Get("Content-Security-Policy"), h.Body)
 	}
 }
 
