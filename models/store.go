@@ -64,6 +64,7 @@ type Store struct {
 	read  *sql.DB // readers (SQLite: a pool over WAL)
 	write *sql.DB // the writer (SQLite: one connection, so writers queue in Go rather than spin on SQLITE_BUSY)
 	batch *Batcher
+	ckpt  *checkpointer // SQLite only
 }
 
 // Options tunes a Store. Zero values are sensible defaults.
@@ -99,7 +100,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		if s.read, err = sql.Open("sqlite3", conn+"&mode=rw"); err != nil {
 			return nil, err
 		}
-		if s.write, err = sql.Open("sqlite3", conn); err != nil {
+		if s.write, err = sql.Open(sqliteWriterDriver, conn); err != nil {
 			return nil, err
 		}
 		s.write.SetMaxOpenConns(1)
@@ -130,6 +131,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
+	if s.dialect == SQLite {
+		s.ckpt = startCheckpointer(s.read, 20*time.Millisecond)
+	}
 	return s, nil
 }
 
@@ -159,6 +163,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes every connection.
 func (s *Store) Close() error {
 	var errs []error
+	if s.ckpt != nil {
+		s.ckpt.stop()
+	}
 	if s.read != nil {
 		errs = append(errs, s.read.Close())
 	}
@@ -184,6 +191,9 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if s.ckpt != nil {
+		s.ckpt.kick()
 	}
 	return nil
 }
