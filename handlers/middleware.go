@@ -206,8 +206,12 @@ func (s *Server) loadSession(c *gin.Context) {
 		c.Set(ctxUser, &u)
 		c.Set(ctxSession, secret)
 		// Record activity at most once a minute: no write on every request.
+		// Through the group commit: when thousands of agents arrive at
+		// once (the registration opening), their marks share the
+		// transactions of the registrations instead of each committing
+		// alone on the single SQLite writer.
 		if s.Now().Sub(sess.LastSeenAt) > time.Minute {
-			if err := s.Store.Tx(c.Request.Context(), func(tx *models.Tx) error {
+			if err := s.Store.Batch(c.Request.Context(), func(tx *models.Tx) error {
 				return tx.TouchWebSession(c.Request.Context(), secret)
 			}); err != nil {
 				s.log(c).Warn("touch session", "error", err)
