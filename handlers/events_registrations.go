@@ -225,25 +225,20 @@ func (s *Server) writeRegistrations(c *gin.Context, t eventcsv.Table, e *models.
 }
 
 func (s *Server) writeWorkshop(c *gin.Context, t eventcsv.Table, sl models.Slot) error {
-	regs, states, err := s.Store.WorkshopParticipants(c.Request.Context(), sl.ID)
-	if err != nil {
-		return err
-	}
 	if err := t.Sheet(sl.Title); err != nil {
 		return err
 	}
 	if err := t.Row([]string{sl.Title + " — " + datetimeFR(sl.StartsAt) + " — " + sl.Place()}); err != nil {
 		return err
 	}
-	if err := t.Row([]string{"Nom", "Adresse électronique", "Direction", "Place"}); err != nil {
+	row := []string{"Nom", "Adresse électronique", "Direction", "Place"}
+	if err := t.Row(row); err != nil {
 		return err
 	}
-	for i, r := range regs {
-		if err := t.Row([]string{r.Name, r.Email, r.DirectionCode, states[i].Label()}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.Store.EachWorkshopParticipant(c.Request.Context(), sl.ID, func(r models.Registration, st models.RegState) error {
+		row = append(row[:0], r.Name, r.Email, r.DirectionCode, st.Label())
+		return t.Row(row)
+	})
 }
 
 // workshopExport is one workshop's list as CSV.

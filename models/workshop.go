@@ -643,18 +643,18 @@ func (tx *Tx) rebalanceWorkshop(ctx context.Context, n Notifier, e *Event, s Ses
 	})
 }
 
-// WorkshopParticipants lists the people holding (state confirmed) or
-// waiting for a workshop place, for the per-workshop export.
-func (d *DB) WorkshopParticipants(ctx context.Context, sessionID string) ([]Registration, []RegState, error) {
+// EachWorkshopParticipant streams the people holding (state confirmed) or
+// waiting for a workshop place, confirmed first then by name, for the
+// per-workshop export: fn is called as each row is read, nothing is
+// collected.
+func (d *DB) EachWorkshopParticipant(ctx context.Context, sessionID string, fn func(r Registration, state RegState) error) error {
 	rows, err := d.query(ctx, "SELECT "+prefixed("r", regColumns)+`, w.state FROM registration_workshops w
 		JOIN registrations r ON r.id = w.registration_id WHERE w.session_id = ? AND w.state IN (?, ?)
 		ORDER BY CASE WHEN w.state = 'confirmed' THEN 0 ELSE 1 END, r.name, w.seq`, sessionID, RegConfirmed, RegWaitlisted)
 	if err != nil {
-		return nil, nil, fmt.Errorf("workshop participants: %w", err)
+		return fmt.Errorf("workshop participants: %w", err)
 	}
 	defer rows.Close()
-	var regs []Registration
-	var states []RegState
 	for rows.Next() {
 		var st RegState
 		var rr Registration
@@ -663,14 +663,15 @@ func (d *DB) WorkshopParticipants(ctx context.Context, sessionID string) ([]Regi
 		err := rows.Scan(&rr.ID, &rr.EventID, &rr.Email, &rr.Name, &rr.DirectionCode, &user, &rr.Mode, &rr.Seat, &rr.State, &rr.Seq, &rr.ICSBump,
 			&rr.Code, &by, &promoted, &cancelled, &checked, &inBy, &rr.CreatedAt, &rr.UpdatedAt, &st)
 		if err != nil {
-			return nil, nil, err
+			return fmt.Errorf("scan workshop participant: %w", err)
 		}
 		rr.UserID, rr.RegisteredBy, rr.CheckedInBy = user.String, by.String, inBy.String
 		rr.PromotedAt, rr.CancelledAt, rr.CheckedInAt = promoted.Time, cancelled.Time, checked.Time
-		regs = append(regs, rr)
-		states = append(states, st)
+		if err := fn(rr, st); err != nil {
+			return err
+		}
 	}
-	return regs, states, rows.Err()
+	return rows.Err()
 }
 
 // CheckWorkshopCounts compares the kept workshop counts of an event with a

@@ -218,3 +218,46 @@ func TestDuplicateEventForNextYear(t *testing.T) {
 		t.Error("the organisers organise the copy")
 	}
 }
+
+// EachWorkshopParticipant streams a workshop's people, confirmed first then
+// waiting, each by name; cancelled places and other workshops are left out;
+// an error from the callback stops the reading and comes back.
+func TestEachWorkshopParticipant(t *testing.T) {
+	clock := testutil.NewClock()
+	testutil.EachStore(t, clock.Now, func(t *testing.T, s *models.Store) {
+		f := newEventFixture(t, s, clock, 0, models.ModesOnsite, nil)
+		a := f.slot("A", models.SlotWorkshop, time.Hour, 2*time.Hour, 2)
+		b := f.slot("B", models.SlotWorkshop, 3*time.Hour, 4*time.Hour, 0)
+		for _, email := range []string{"d@x.fr", "b@x.fr", "e@x.fr", "c@x.fr", "a@x.fr"} {
+			if _, err := f.registerWith(email, a.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		gone, err := f.registerWith("f@x.fr", a.ID, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.cancel(gone.ID)
+		var got []string
+		err = s.EachWorkshopParticipant(context.Background(), a.ID, func(r models.Registration, st models.RegState) error {
+			got = append(got, r.Email+"="+string(st))
+			return nil
+		})
+		want := "[b@x.fr=confirmed d@x.fr=confirmed a@x.fr=waitlisted c@x.fr=waitlisted e@x.fr=waitlisted]"
+		if err != nil || fmt.Sprint(got) != want {
+			t.Errorf("A: %v %v\nwant %s", got, err, want)
+		}
+		stop := errors.New("stop")
+		n := 0
+		err = s.EachWorkshopParticipant(context.Background(), a.ID, func(models.Registration, models.RegState) error { n++; return stop })
+		if !errors.Is(err, stop) || n != 1 {
+			t.Errorf("stopping: %d calls, %v", n, err)
+		}
+		err = s.EachWorkshopParticipant(context.Background(), b.ID, func(r models.Registration, _ models.RegState) error {
+			return fmt.Errorf("unexpected %s", r.Email)
+		})
+		if err != nil {
+			t.Error(err)
+		}
+	})
+}
