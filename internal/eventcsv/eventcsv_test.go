@@ -1,9 +1,12 @@
 package eventcsv_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -163,5 +166,94 @@ func TestExportFormats(t *testing.T) {
 	}
 	if got := f.GetSheetList(); len(got) != 2 || got[1] != "Atelier - données-IA 2" {
 		t.Errorf("sheets %v", got)
+	}
+}
+
+// In the workbook, a cell that starts like a formula is an inline string
+// with the apostrophe, never a formula: no <f> element, no "str" (formula
+// result) cell; empty cells are left out without shifting the others.
+func TestXLSXNoFormula(t *testing.T) {
+	var b bytes.Buffer
+	x, _ := eventcsv.NewXLSX(&b)
+	_ = x.Sheet("Inscriptions")
+	_ = x.Row([]string{"Nom", "Vide", "Réponse"})
+	evil := []string{"=1+1", "+33 1", "-2", "@SUM(A1)", `=HYPERLINK("http://evil","x")`, "\t=1"}
+	for _, s := range evil {
+		if err := x.Row([]string{s, "", s}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	z, err := zip.NewReader(bytes.NewReader(b.Bytes()), int64(b.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sheet string
+	for _, zf := range z.File {
+		if zf.Name == "xl/worksheets/sheet1.xml" {
+			r, _ := zf.Open()
+			data, _ := io.ReadAll(r)
+			sheet = string(data)
+		}
+	}
+	if sheet == "" || strings.Contains(sheet, "<f>") || strings.Contains(sheet, "<f ") || strings.Contains(sheet, `t="str"`) ||
+		strings.Count(sheet, `t="inlineStr"`) != 3+2*len(evil) {
+		t.Fatalf("sheet XML:\n%s", sheet)
+	}
+	f, err := excelize.OpenReader(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := f.GetRows("Inscriptions")
+	if err != nil || len(rows) != 1+len(evil) {
+		t.Fatalf("rows %q %v", rows, err)
+	}
+	for i, s := range evil {
+		if want := []string{"'" + s, "", "'" + s}; strings.Join(rows[i+1], "|") != strings.Join(want, "|") {
+			t.Errorf("row %d: %q, want %q", i+2, rows[i+1], want)
+		}
+		for _, cell := range []string{"A", "C"} {
+			cell += strconv.Itoa(i + 2)
+			if formula, err := f.GetCellFormula("Inscriptions", cell); err != nil || formula != "" {
+				t.Errorf("%s: formula %q %v", cell, formula, err)
+			}
+			if typ, err := f.GetCellType("Inscriptions", cell); err != nil || typ != excelize.CellTypeInlineString {
+				t.Errorf("%s: type %v %v", cell, typ, err)
+			}
+		}
+	}
+}
+
+// writeSizes records the size of every Write.
+type writeSizes struct {
+	n, largest, calls int
+}
+
+func (w *writeSizes) Write(p []byte) (int, error) {
+	w.n += len(p)
+	w.largest = max(w.largest, len(p))
+	w.calls++
+	return len(p), nil
+}
+
+// The workbook's zip goes to the writer as it is compressed, in small
+// writes, not built whole in memory and copied at the end in one write
+// (what excelize's File.WriteTo does by itself).
+func TestXLSXZipWrittenThrough(t *testing.T) {
+	w := &writeSizes{}
+	x, _ := eventcsv.NewXLSX(w)
+	_ = x.Sheet("Inscriptions")
+	for i := range 10000 {
+		if err := x.Row([]string{fmt.Sprintf("Personne %05d", i), fmt.Sprintf("p%05d@example.org", i), "DNUM", "Confirmée", strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if w.n < 200<<10 || w.largest > 64<<10 || w.calls < 10 {
+		t.Errorf("%d bytes in %d writes, the largest %d bytes", w.n, w.calls, w.largest)
 	}
 }

@@ -1,10 +1,12 @@
 package eventcsv
 
 import (
+	"archive/zip"
 	"bufio"
 	"encoding/csv"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/xuri/excelize/v2"
@@ -81,9 +83,12 @@ func (t *csvTable) Close() error {
 	return t.bw.Flush()
 }
 
-// NewXLSX writes an Excel workbook through excelize's stream writer: rows go
-// to a temporary buffer (spilled to disk when large) sheet by sheet, and
-// the workbook is zipped to w on Close.
+// NewXLSX writes an Excel workbook through excelize's stream writer. Each
+// row is turned into the sheet's XML as it comes, but excelize keeps that
+// XML until Close (in memory up to 16 MiB per sheet, in a temporary file
+// beyond) and only then writes the zip: the first byte goes out once every
+// row is read. The zip itself is written straight to w, not built in
+// memory first (see Close).
 func NewXLSX(w io.Writer) (Table, error) {
 	return &xlsxTable{f: excelize.NewFile(), out: w}, nil
 }
@@ -146,13 +151,16 @@ func (t *xlsxTable) Row(cells []string) error {
 	t.row++
 	t.cells = t.cells[:0]
 	for _, c := range cells {
+		if c == "" {
+			t.cells = append(t.cells, nil) // no cell at all: less XML held until Close
+			continue
+		}
+		// A string is always written as an inline string (t="inlineStr"),
+		// never as a formula; Sanitize also keeps a spreadsheet from
+		// reading it as one once edited or saved as CSV.
 		t.cells = append(t.cells, Sanitize(c))
 	}
-	cell, err := excelize.CoordinatesToCellName(1, t.row)
-	if err != nil {
-		return err
-	}
-	return t.sw.SetRow(cell, t.cells)
+	return t.sw.SetRow("A"+strconv.Itoa(t.row), t.cells)
 }
 
 func (t *xlsxTable) Close() error {
@@ -162,6 +170,20 @@ func (t *xlsxTable) Close() error {
 		}
 	}
 	defer t.f.Close()
-	_, err := t.f.WriteTo(t.out)
+	// File.WriteTo builds the whole zip in a bytes.Buffer that it hands to
+	// the zip writer function, then copies it to w. Our zip writer writes
+	// to the response instead, so that buffer stays empty and nothing is
+	// copied; excelize only touches it again for workbook passwords and
+	// parts over 4 GiB, which we never have. excelize calls the function
+	// once per save.
+	var zw *zip.Writer
+	t.f.SetZipWriter(func(io.Writer) excelize.ZipWriter {
+		zw = zip.NewWriter(t.out)
+		return zw
+	})
+	n, err := t.f.WriteTo(t.out)
+	if err == nil && zw != nil && n != 0 {
+		err = fmt.Errorf("xlsx: excelize copied %d bytes after the zip", n)
+	}
 	return err
 }
