@@ -328,20 +328,26 @@ func peakHeap(fn func()) (base, peak uint64) {
 }
 
 // peakRSS runs fn with the process's resident-memory high-water mark reset
-// first (Linux clear_refs 5) and returns the mark after it (VmHWM), as
-// agora-bench measures the server; 0 where /proc does not allow it.
-func peakRSS(fn func()) uint64 {
+// first (Linux clear_refs 5), as agora-bench measures the server, and
+// returns the resident memory before fn (VmRSS) and the mark after it
+// (VmHWM); zeros where /proc does not allow it.
+func peakRSS(fn func()) (before, peak uint64) {
 	if os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) != nil {
 		fn()
-		return 0
+		return 0, 0
 	}
+	before = procStatus("VmRSS")
 	fn()
+	return before, procStatus("VmHWM")
+}
+
+func procStatus(key string) uint64 {
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for line := range strings.Lines(string(data)) {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
 			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 			return kb << 10
 		}
@@ -355,11 +361,11 @@ func benchmarkExport(b *testing.B, format string) {
 	seedRegistrations(b, bs, e, 10000)
 	path := "/events/" + e.ID + "/export/" + format
 	var size int64
-	var base, peak, rss uint64
+	var base, peak, rssBase, rss uint64
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		rss = max(rss, peakRSS(func() {
+		rb, r := peakRSS(func() {
 			bp, p := peakHeap(func() {
 				req := httptest.NewRequest(http.MethodGet, path, nil)
 				req.AddCookie(bs.cookie)
@@ -373,13 +379,17 @@ func benchmarkExport(b *testing.B, format string) {
 			if p-bp > peak-base {
 				base, peak = bp, p
 			}
-		}))
+		})
+		if r > rss {
+			rssBase, rss = rb, r
+		}
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(size)/1e6, "MB-out")
 	b.ReportMetric(float64(peak)/1e6, "peak-heap-MB")
 	b.ReportMetric(float64(peak-base)/1e6, "export-heap-MB")
 	if rss > 0 {
+		b.ReportMetric(float64(rssBase)/1e6, "RSS-before-MB")
 		b.ReportMetric(float64(rss)/1e6, "peak-RSS-MB")
 	}
 }
