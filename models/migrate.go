@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strings"
 
 	"github.com/pressly/goose/v3"
 )
@@ -31,16 +32,20 @@ func (s *Store) Migrator(logger *slog.Logger) (*Migrator, error) {
 	if err != nil {
 		return nil, err
 	}
-	dialect := goose.DialectSQLite3
+	dialect, other := goose.DialectSQLite3, ".postgres.sql"
 	if s.dialect == Postgres {
-		dialect = goose.DialectPostgres
+		dialect, other = goose.DialectPostgres, ".sqlite.sql"
+	}
+	skip, err := otherDialectFiles(sub, other)
+	if err != nil {
+		return nil, err
 	}
 	// Each area of the product numbers its migrations in its own range
 	// (README): a foundation migration merged after the events' ones is
 	// "out of order" on databases that already have the events' tables, and
 	// must still be applied.
 	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true), goose.WithAllowOutofOrder(true),
-		goose.WithGoMigrations(migration0003())}
+		goose.WithGoMigrations(migration0003()), goose.WithExcludeNames(skip)}
 	if logger != nil {
 		opts = append(opts, goose.WithSlog(logger))
 	}
@@ -49,6 +54,36 @@ func (s *Store) Migrator(logger *slog.Logger) (*Migrator, error) {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
 	return &Migrator{p: p}, nil
+}
+
+// Most migrations are one NNNN_name.sql file, portable SQL. One whose SQL
+// must differ between the databases (a constraint SQLite cannot add, say)
+// comes as two files of the same number, NNNN_name.sqlite.sql and
+// NNNN_name.postgres.sql: each database leaves out the other's.
+// otherDialectFiles lists the files to leave out (those ending in other),
+// after checking that every such file has its twin, so that no database
+// silently misses a migration.
+func otherDialectFiles(fsys fs.FS, other string) ([]string, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	have := map[string]bool{}
+	for _, e := range entries {
+		have[e.Name()] = true
+	}
+	var skip []string
+	for name := range have {
+		for _, pair := range [][2]string{{".sqlite.sql", ".postgres.sql"}, {".postgres.sql", ".sqlite.sql"}} {
+			if base, ok := strings.CutSuffix(name, pair[0]); ok && !have[base+pair[1]] {
+				return nil, fmt.Errorf("migrations: %s has no %s twin", name, pair[1])
+			}
+		}
+		if strings.HasSuffix(name, other) {
+			skip = append(skip, name)
+		}
+	}
+	return skip, nil
 }
 
 // Up applies every pending migration.
