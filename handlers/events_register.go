@@ -12,6 +12,7 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/dnum-sociaux/agora/internal/form"
+	"github.com/dnum-sociaux/agora/internal/mail"
 	"github.com/dnum-sociaux/agora/models"
 )
 
@@ -486,7 +487,7 @@ func (s *Server) eventQR(c *gin.Context) {
 		s.notFound(c)
 		return
 	}
-	png, err := qrcode.Encode(s.events.CheckInURL(&r), qrcode.Medium, 360)
+	png, err := mail.QRPNG(s.events.CheckInURL(&r)) // the image of the emails
 	if err != nil {
 		s.serverError(c, "qr code", err)
 		return

@@ -13,7 +13,6 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	gozxingqr "github.com/makiuchi-d/gozxing/qrcode"
-	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/dnum-sociaux/agora/internal/mail"
 	"github.com/dnum-sociaux/agora/internal/testutil"
@@ -40,8 +39,7 @@ func qrMessage() models.OutboxMessage {
 // and checks the whole tree: multipart/mixed → (multipart/alternative →
 // text/plain, multipart/related → (text/html, image/png), text/calendar),
 // invitation.ics; the HTML refers to the image by its Content-ID; the image
-// is a PNG whose QR code reads back as text, and is go-qrcode's drawing of
-// text.
+// is a PNG whose QR code reads back as text (the drawing of QRPNG).
 func checkQRMessage(t *testing.T, raw []byte, html, text string) {
 	t.Helper()
 	msg, err := stdmail.ReadMessage(bytes.NewReader(raw))
@@ -109,19 +107,19 @@ func checkQRMessage(t *testing.T, raw []byte, html, text string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := qrcode.Encode(text, qrcode.Medium, mail.QRSize)
+	want, err := mail.QRPNG(text)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(pngBytes, want) {
-		t.Error("the image is not go-qrcode's drawing of the stored text")
+		t.Error("the image is not the drawing of the stored text")
 	}
 	decoded, err := png.Decode(bytes.NewReader(pngBytes))
 	if err != nil {
 		t.Fatalf("the image is not a PNG: %v", err)
 	}
-	if b := decoded.Bounds(); b.Dx() != mail.QRSize || b.Dy() != mail.QRSize {
-		t.Errorf("image of %v, want %d px square", b, mail.QRSize)
+	if b := decoded.Bounds(); b.Dx() != b.Dy() || b.Dx() > mail.QRSize || b.Dx() < mail.QRSize*3/4 {
+		t.Errorf("image of %v, want a square of at most %d px and not much less", b, mail.QRSize)
 	}
 	bmp, err := gozxing.NewBinaryBitmapFromImage(decoded)
 	if err != nil {
@@ -215,7 +213,7 @@ func TestQRContentIDAndEmbed(t *testing.T) {
 func TestPreviewHTML(t *testing.T) {
 	m := qrMessage()
 	got := mail.PreviewHTML(m)
-	png, _ := qrcode.Encode(checkInURL, qrcode.Medium, mail.QRSize)
+	png, _ := mail.QRPNG(checkInURL)
 	if strings.Contains(got, "cid:") || !strings.Contains(got, `src="data:image/png;base64,`+base64.StdEncoding.EncodeToString(png)+`"`) {
 		t.Fatalf("preview: %.300s", got)
 	}
