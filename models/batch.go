@@ -32,6 +32,7 @@ type batchJob struct {
 	fn   func(tx *Tx) error
 	err  error
 	done chan struct{}
+	lead chan struct{} // closed when this job's caller is to run the next batch
 }
 
 // NewBatcher returns a Batcher of at most max writes per transaction
@@ -46,7 +47,7 @@ func (s *Store) NewBatcher(max int) *Batcher {
 // Do runs fn in a batch transaction and returns its error (or the
 // transaction's). It returns once the batch is committed or rolled back.
 func (b *Batcher) Do(ctx context.Context, fn func(tx *Tx) error) error {
-	j := &batchJob{fn: fn, done: make(chan struct{})}
+	j := &batchJob{fn: fn, done: make(chan struct{}), lead: make(chan struct{})}
 	b.mu.Lock()
 	b.pending = append(b.pending, j)
 	lead := !b.running
@@ -54,11 +55,23 @@ func (b *Batcher) Do(ctx context.Context, fn func(tx *Tx) error) error {
 		b.running = true
 	}
 	b.mu.Unlock()
-	if lead {
-		b.lead(context.WithoutCancel(ctx))
+	if !lead {
+		select {
+		case <-j.done:
+			return j.err
+		case <-j.lead:
+		}
 	}
+	b.lead(context.WithoutCancel(ctx))
 	<-j.done
 	return j.err
+}
+
+// Pending tells how many writes wait for a batch (tests, metrics).
+func (b *Batcher) Pending() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.pending)
 }
 
 // call runs one write, turning a panic into its error (so that the
@@ -72,21 +85,24 @@ func call(tx *Tx, j *batchJob) (err error) {
 	return j.fn(tx)
 }
 
-// lead commits batches until no write is waiting.
+// lead commits one batch (which holds the leader's own write, first in
+// line), then hands the lead to the first write still waiting, if any. A
+// leader that went on committing batches for the others would answer its
+// own request only once the queue ran dry: seconds, in a burst.
 func (b *Batcher) lead(ctx context.Context) {
-	for {
-		b.mu.Lock()
-		n := min(len(b.pending), b.max)
-		if n == 0 {
-			b.running = false
-			b.mu.Unlock()
-			return
-		}
-		batch := b.pending[:n:n]
-		b.pending = b.pending[n:]
-		b.mu.Unlock()
-		b.run(ctx, batch)
+	b.mu.Lock()
+	n := min(len(b.pending), b.max)
+	batch := b.pending[:n:n]
+	b.pending = b.pending[n:]
+	b.mu.Unlock()
+	b.run(ctx, batch)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.pending) == 0 {
+		b.running = false
+		return
 	}
+	close(b.pending[0].lead)
 }
 
 func (b *Batcher) run(ctx context.Context, batch []*batchJob) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dnum-sociaux/agora/internal/testutil"
 	"github.com/dnum-sociaux/agora/models"
@@ -88,4 +89,51 @@ func TestBatcherIsolatesFailures(t *testing.T) {
 			t.Errorf("after a panic: %v", err)
 		}
 	})
+}
+
+// The caller that leads a batch answers as soon as its batch commits: the
+// next batch is led by the first write waiting, not by the same caller
+// (which, in a burst, would answer its own request only when the queue ran
+// dry).
+func TestBatcherLeaderHandsOver(t *testing.T) {
+	s := testutil.SQLite(t, nil)
+	ctx := context.Background()
+	b := s.NewBatcher(1)
+	running, release := make(chan struct{}), make(chan struct{})
+	leaderDone := make(chan error, 1)
+	go func() {
+		leaderDone <- b.Do(ctx, func(tx *models.Tx) error {
+			close(running)
+			<-release
+			return nil
+		})
+	}()
+	<-running
+	secondRunning, secondRelease := make(chan struct{}), make(chan struct{})
+	secondDone := make(chan error, 1)
+	go func() {
+		secondDone <- b.Do(ctx, func(tx *models.Tx) error {
+			close(secondRunning)
+			<-secondRelease
+			return nil
+		})
+	}()
+	// Wait until the second write is queued behind the first.
+	for b.Pending() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	select {
+	case err := <-leaderDone:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first caller is still leading the second write's batch")
+	}
+	<-secondRunning
+	close(secondRelease)
+	if err := <-secondDone; err != nil {
+		t.Fatal(err)
+	}
 }
