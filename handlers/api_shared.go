@@ -65,16 +65,12 @@ func apiCommit[T any](s *Server, c *gin.Context, fn func(ctx context.Context, tx
 // apiGroupByID reads a group as the web does: a proposal (or a rejected
 // one) exists only for its author and the admins.
 func (s *Server) apiGroupByID(c *gin.Context, id string) (models.Group, bool) {
-	g, err := s.Store.GroupByID(c.Request.Context(), id)
-	u := currentUser(c)
-	if err == nil && (g.Status == models.GroupProposed || g.Status == models.GroupRejected) && !u.IsAdmin() && g.CreatedBy != u.ID {
-		err = models.ErrNotFound
-	}
+	g, err := s.groupFor(c.Request.Context(), currentUser(c), id, needGroupVisible)
 	if err != nil {
 		s.apiModelError(c, err)
-		return g, false
+		return g.Group, false
 	}
-	return g, true
+	return g.Group, true
 }
 
 // apiMemberOrManager lets through the members of the group, its organisers

@@ -212,7 +212,7 @@ func (s *Server) groupFeed(c *gin.Context) {
 	ctx := c.Request.Context()
 	id := strings.TrimSuffix(c.Param("id"), ".ics")
 	g, err := s.Store.GroupByID(ctx, id)
-	if err != nil || g.Status == models.GroupProposed || g.Status == models.GroupRejected {
+	if err != nil || g.Proposal() {
 		if err != nil && !errors.Is(err, models.ErrNotFound) {
 			s.serverError(c, "feed group", err)
 			return
@@ -264,45 +264,25 @@ func (s *Server) serveGroupCalendar(c *gin.Context, g models.Group) {
 // groupICS downloads a group's schedule (logged in: members, or anyone for
 // open groups).
 func (s *Server) groupICS(c *gin.Context) {
-	g, ok := s.loadGroup(c)
+	g, ok := s.loadGroup(c, needGroupRoles)
 	if !ok {
 		return
 	}
-	if g.JoinPolicy != models.JoinOpen && !s.isMemberOrManager(c, g.ID) {
-		if !c.IsAborted() {
-			s.forbidden(c, "Le calendrier de ce groupe est réservé à ses membres.")
-		}
+	if g.JoinPolicy != models.JoinOpen && !g.memberOrManager() {
+		s.forbidden(c, "Le calendrier de ce groupe est réservé à ses membres.")
 		return
 	}
-	s.serveGroupCalendar(c, g)
-}
-
-func (s *Server) isMemberOrManager(c *gin.Context, groupID string) bool {
-	ok, err := s.Store.CanManageGroup(c.Request.Context(), *currentUser(c), groupID)
-	if err != nil {
-		s.serverError(c, "check organiser", err)
-		return false
-	}
-	if ok {
-		return true
-	}
-	_, err = s.Store.Membership(c.Request.Context(), groupID, currentUser(c).ID)
-	if err != nil && !errors.Is(err, models.ErrNotMember) {
-		s.serverError(c, "membership", err)
-	}
-	return err == nil
+	s.serveGroupCalendar(c, g.Group)
 }
 
 // sessionICS downloads one session (no METHOD: a snapshot to import).
 func (s *Server) sessionICS(c *gin.Context) {
-	sess, g, ok := s.loadGroupSession(c)
+	sess, g, ok := s.loadGroupSession(c, needGroupRoles)
 	if !ok {
 		return
 	}
-	if g.JoinPolicy != models.JoinOpen && !s.isMemberOrManager(c, g.ID) {
-		if !c.IsAborted() {
-			s.forbidden(c, "Cette séance est réservée aux membres du groupe.")
-		}
+	if g.JoinPolicy != models.JoinOpen && !g.memberOrManager() {
+		s.forbidden(c, "Cette séance est réservée aux membres du groupe.")
 		return
 	}
 	body, err := s.Invite.Feed(sess.Title, nil, []models.SessionListItem{{Session: sess, GroupTitle: g.Title}})

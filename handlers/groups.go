@@ -264,63 +264,94 @@ func (s *Server) tellProposal(ctx context.Context, tx *models.Tx, u models.User,
 	return nil
 }
 
-// loadGroup reads the :id group, answering 404 when it does not exist or
-// the viewer may not see it (a proposal seen by someone other than its
-// author or an admin).
-func (s *Server) loadGroup(c *gin.Context) (models.Group, bool) {
-	return s.loadGroupByID(c, c.Param("id"))
+// groupCtx is a group loaded for a request, with the user asking and what
+// the request's need made known of their standing in it. It embeds the
+// group: handlers read g.ID and g.Title at every line.
+type groupCtx struct {
+	models.Group
+	User   *models.User
+	Member *models.Member // the user's membership, nil when not a member (not read for needGroupVisible)
+	Manage bool           // the user organises the group or is an admin (not read for needGroupVisible)
 }
 
-func (s *Server) loadGroupByID(c *gin.Context, id string) (models.Group, bool) {
-	g, err := s.Store.GroupByID(c.Request.Context(), id)
-	if errors.Is(err, models.ErrNotFound) {
-		s.errorPage(c, http.StatusNotFound, "Ce groupe de travail n’existe pas.")
-		return g, false
-	}
-	if err != nil {
-		s.serverError(c, "get group", err)
-		return g, false
-	}
-	u := currentUser(c)
-	if (g.Status == models.GroupProposed || g.Status == models.GroupRejected) && !u.IsAdmin() && g.CreatedBy != u.ID {
-		s.errorPage(c, http.StatusNotFound, "Ce groupe de travail n’existe pas.")
-		return g, false
-	}
-	return g, true
+// groupNeed is what a handler requires on the group.
+type groupNeed int
+
+const (
+	needGroupVisible groupNeed = iota // the group exists and the user may see it
+	needGroupRoles                    // the same, with the user's membership and management read
+	needGroupManager                  // needGroupRoles, for an organiser of the group or an admin (403 otherwise)
+)
+
+// loadGroup reads the :id group for need. A group that does not exist or
+// that the user may not see (a proposal seen by someone other than its
+// author or an admin) is a 404; a group the user may see but not manage,
+// when need is needGroupManager, a 403. It returns false when it answered.
+func (s *Server) loadGroup(c *gin.Context, need groupNeed) (groupCtx, bool) {
+	return s.loadGroupByID(c, c.Param("id"), need)
 }
 
-// loadManagedGroup is loadGroup for organisers and admins only (403 otherwise).
-func (s *Server) loadManagedGroup(c *gin.Context) (models.Group, bool) {
-	g, ok := s.loadGroup(c)
-	if !ok {
-		return g, false
-	}
-	can, err := s.Store.CanManageGroup(c.Request.Context(), *currentUser(c), g.ID)
-	if err != nil {
-		s.serverError(c, "check organiser", err)
-		return g, false
-	}
-	if !can {
+// loadGroupByID is loadGroup for the group of a session or a poll.
+func (s *Server) loadGroupByID(c *gin.Context, id string, need groupNeed) (groupCtx, bool) {
+	g, err := s.groupFor(c.Request.Context(), currentUser(c), id, need)
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		s.errorPage(c, http.StatusNotFound, "Ce groupe de travail n’existe pas.")
+	case errors.Is(err, models.ErrForbidden):
 		s.forbidden(c, "Seuls les organisateurs du groupe et les administrateurs peuvent faire cette action.")
-		return g, false
+	case err != nil:
+		s.serverError(c, "load group", err)
 	}
-	return g, true
+	return g, err == nil
 }
+
+// groupFor reads group id for u and need, for the web and the API:
+// models.ErrNotFound when it does not exist or u may not see it,
+// models.ErrForbidden when need is needGroupManager and u does not manage it.
+func (s *Server) groupFor(ctx context.Context, u *models.User, id string, need groupNeed) (groupCtx, error) {
+	g := groupCtx{User: u}
+	var err error
+	if g.Group, err = s.Store.GroupByID(ctx, id); err != nil {
+		return g, err
+	}
+	if !g.VisibleTo(*u) {
+		return g, models.ErrNotFound
+	}
+	if need == needGroupVisible {
+		return g, nil
+	}
+	m, err := s.Store.Membership(ctx, g.ID, u.ID)
+	switch {
+	case err == nil:
+		g.Member = &m
+	case !errors.Is(err, models.ErrNotMember):
+		return g, err
+	}
+	g.Manage = models.ManagesGroup(*u, g.Member)
+	if need == needGroupManager && !g.Manage {
+		return g, models.ErrForbidden
+	}
+	return g, nil
+}
+
+// memberOrManager tells whether the user is a member of g, organises it or
+// is an admin (g not read with needGroupVisible).
+func (g groupCtx) memberOrManager() bool { return g.Member != nil || g.Manage }
 
 func (s *Server) groupEdit(c *gin.Context) {
-	g, ok := s.loadManagedGroup(c)
+	g, ok := s.loadGroup(c, needGroupManager)
 	if !ok {
 		return
 	}
 	s.renderGroupForm(c, http.StatusOK, groupFormPage{
 		Layout: s.layout(c, "Modifier le groupe", "groups", groupsCrumb, Crumb{Label: g.Title, URL: "/groups/" + g.ID}, Crumb{Label: "Modifier"}),
-		Form:   groupFormOf(g), Group: &g,
+		Form:   groupFormOf(g.Group), Group: &g.Group,
 	})
 }
 
 func (s *Server) groupUpdate(c *gin.Context) {
 	ctx := c.Request.Context()
-	g, ok := s.loadManagedGroup(c)
+	g, ok := s.loadGroup(c, needGroupManager)
 	if !ok {
 		return
 	}
@@ -328,7 +359,7 @@ func (s *Server) groupUpdate(c *gin.Context) {
 	errs := f.Validate()
 	if !errs.Any() {
 		err := s.Store.Tx(ctx, func(tx *models.Tx) error {
-			if _, err := tx.UpdateGroup(ctx, *currentUser(c), g.ID, f.input()); err != nil {
+			if _, err := tx.UpdateGroup(ctx, *g.User, g.ID, f.input()); err != nil {
 				return err
 			}
 			return tx.Audit(ctx, actor(c), "group.update", "group", g.ID, "")
@@ -346,7 +377,7 @@ func (s *Server) groupUpdate(c *gin.Context) {
 	}
 	s.renderGroupForm(c, http.StatusUnprocessableEntity, groupFormPage{
 		Layout: s.layout(c, "Modifier le groupe", "groups", groupsCrumb, Crumb{Label: g.Title, URL: "/groups/" + g.ID}, Crumb{Label: "Modifier"}),
-		Form:   f, Errors: errs, Group: &g,
+		Form:   f, Errors: errs, Group: &g.Group,
 	})
 }
 
@@ -354,7 +385,7 @@ func (s *Server) groupUpdate(c *gin.Context) {
 // rejects a proposal.
 func (s *Server) groupSetStatus(c *gin.Context) {
 	ctx := c.Request.Context()
-	g, ok := s.loadGroup(c)
+	g, ok := s.loadGroup(c, needGroupVisible)
 	if !ok {
 		return
 	}
@@ -367,7 +398,7 @@ func (s *Server) groupSetStatus(c *gin.Context) {
 		return
 	}
 	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
-		if err := tx.SetGroupStatus(ctx, *currentUser(c), g.ID, status); err != nil {
+		if err := tx.SetGroupStatus(ctx, *g.User, g.ID, status); err != nil {
 			return err
 		}
 		if g.Status == models.GroupProposed && g.CreatedBy != "" {
@@ -423,31 +454,20 @@ type groupShowPage struct {
 type inviteForm struct{ Email string }
 
 func (s *Server) groupShow(c *gin.Context) {
-	g, ok := s.loadGroup(c)
+	g, ok := s.loadGroup(c, needGroupRoles)
 	if !ok {
 		return
 	}
 	s.renderGroupShow(c, http.StatusOK, g, inviteForm{}, nil)
 }
 
-func (s *Server) renderGroupShow(c *gin.Context, status int, g models.Group, inv inviteForm, errs form.Errors) {
+// renderGroupShow shows the group page (g read with needGroupRoles).
+func (s *Server) renderGroupShow(c *gin.Context, status int, g groupCtx, inv inviteForm, errs form.Errors) {
 	ctx := c.Request.Context()
-	u := currentUser(c)
+	u := g.User
 	p := groupShowPage{
 		Layout: s.layout(c, g.Title, "groups", groupsCrumb, Crumb{Label: g.Title}),
-		Group:  g, InviteForm: inv, Errors: errs,
-	}
-	m, err := s.Store.Membership(ctx, g.ID, u.ID)
-	switch {
-	case err == nil:
-		p.Viewer = &m
-	case !errors.Is(err, models.ErrNotMember):
-		s.serverError(c, "membership", err)
-		return
-	}
-	if p.CanManage, err = s.Store.CanManageGroup(ctx, *u, g.ID); err != nil {
-		s.serverError(c, "check organiser", err)
-		return
+		Group:  g.Group, InviteForm: inv, Errors: errs, Viewer: g.Member, CanManage: g.Manage,
 	}
 	members, err := s.Store.ListMembers(ctx, g.ID)
 	if err != nil {
@@ -461,7 +481,7 @@ func (s *Server) renderGroupShow(c *gin.Context, status int, g models.Group, inv
 			p.Organisers = append(p.Organisers, mm.User)
 		}
 	}
-	if p.Viewer != nil || p.CanManage {
+	if g.memberOrManager() {
 		p.Members = members
 	}
 	// The page shows the next sessions; the whole schedule has its own page.
@@ -478,7 +498,7 @@ func (s *Server) renderGroupShow(c *gin.Context, status int, g models.Group, inv
 		s.serverError(c, "past sessions", err)
 		return
 	}
-	if p.Viewer != nil || p.CanManage {
+	if g.memberOrManager() {
 		polls, err := s.Store.GroupPolls(ctx, g.ID, u.ID, models.PollOpen, 20)
 		if err != nil {
 			s.serverError(c, "group polls", err)
@@ -502,8 +522,8 @@ func (s *Server) renderGroupShow(c *gin.Context, status int, g models.Group, inv
 			return
 		}
 	}
-	if p.Viewer != nil || p.CanManage || g.JoinPolicy == models.JoinOpen {
-		p.FeedURL = s.groupFeedURL(g)
+	if g.memberOrManager() || g.JoinPolicy == models.JoinOpen {
+		p.FeedURL = s.groupFeedURL(g.Group)
 	}
 	s.render(c, status, "group_show", p)
 }
@@ -513,7 +533,7 @@ func (s *Server) renderGroupShow(c *gin.Context, status int, g models.Group, inv
 // groupJoin: one click into an open group.
 func (s *Server) groupJoin(c *gin.Context) {
 	ctx := c.Request.Context()
-	g, ok := s.loadGroup(c)
+	g, ok := s.loadGroup(c, needGroupVisible)
 	if !ok {
 		return
 	}
@@ -522,13 +542,13 @@ func (s *Server) groupJoin(c *gin.Context) {
 		if err := tx.Join(ctx, *u, g.ID); err != nil {
 			return err
 		}
-		if err := s.inviteToUpcoming(ctx, tx, g, *u); err != nil {
+		if err := s.inviteToUpcoming(ctx, tx, g.Group, *u); err != nil {
 			return err
 		}
 		return tx.Audit(ctx, actor(c), "group.join", "group", g.ID, "")
 	})
 	if err != nil {
-		s.membershipError(c, g, "join group", err)
+		s.membershipError(c, g.Group, "join group", err)
 		return
 	}
 	s.NotifyMail()
@@ -595,11 +615,10 @@ func (s *Server) modelError(c *gin.Context, what string, err error) {
 // groupRequest: ask to join a group on approval; organisers are told.
 func (s *Server) groupRequest(c *gin.Context) {
 	ctx := c.Request.Context()
-	g, ok := s.loadGroup(c)
+	g, ok := s.loadGroup(c, needGroupVisible)
 	if !ok {
 		return
 	}
-	u := currentUser(c)
 	var errs form.Errors
 	message := errs.LongText("message", c.PostForm("message"), false, 2000)
 	if errs.Any() {
@@ -607,13 +626,13 @@ func (s *Server) groupRequest(c *gin.Context) {
 		return
 	}
 	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
-		if err := s.requestToJoin(ctx, tx, *u, g, message); err != nil {
+		if err := s.requestToJoin(ctx, tx, *g.User, g.Group, message); err != nil {
 			return err
 		}
 		return tx.Audit(ctx, actor(c), "group.request", "group", g.ID, "")
 	})
 	if err != nil {
-		s.membershipError(c, g, "request to join", err)
+		s.membershipError(c, g.Group, "request to join", err)
 		return
 	}
 	s.NotifyMail()
@@ -648,7 +667,7 @@ func (s *Server) requestToJoin(ctx context.Context, tx *models.Tx, u models.User
 // groupDecide: organisers accept or decline a request; the agent is told.
 func (s *Server) groupDecide(c *gin.Context) {
 	ctx := c.Request.Context()
-	g, ok := s.loadManagedGroup(c)
+	g, ok := s.loadGroup(c, needGroupManager)
 	if !ok {
 		return
 	}
@@ -660,14 +679,14 @@ func (s *Server) groupDecide(c *gin.Context) {
 		if who, err = tx.UserByID(ctx, userID); err != nil {
 			return err
 		}
-		if err := tx.DecideRequest(ctx, *currentUser(c), g.ID, userID, accept); err != nil {
+		if err := tx.DecideRequest(ctx, *g.User, g.ID, userID, accept); err != nil {
 			return err
 		}
 		n := notice{Subject: "Votre demande pour « " + g.Title + " »", LinkLabel: "Voir le groupe", Link: s.Config.URL("/groups/" + g.ID)}
 		if accept {
 			n.Paragraphs = []string{"Votre demande est acceptée : vous êtes membre du groupe de travail « " + g.Title + " ».",
 				"Les invitations aux prochaines séances arrivent dans votre messagerie."}
-			if err := s.inviteToUpcoming(ctx, tx, g, who); err != nil {
+			if err := s.inviteToUpcoming(ctx, tx, g.Group, who); err != nil {
 				return err
 			}
 		} else {
@@ -679,7 +698,7 @@ func (s *Server) groupDecide(c *gin.Context) {
 		return tx.Audit(ctx, actor(c), "group.request_decide", "group", g.ID, userID+" "+map[bool]string{true: "accepted", false: "declined"}[accept])
 	})
 	if err != nil {
-		s.membershipError(c, g, "decide request", err)
+		s.membershipError(c, g.Group, "decide request", err)
 		return
 	}
 	s.NotifyMail()
@@ -693,7 +712,7 @@ func (s *Server) groupDecide(c *gin.Context) {
 // groupInvite: organisers invite an address; it gets a link to the group.
 func (s *Server) groupInvite(c *gin.Context) {
 	ctx := c.Request.Context()
-	g, ok := s.loadManagedGroup(c)
+	g, ok := s.loadGroup(c, needGroupManager)
 	if !ok {
 		return
 	}
@@ -743,7 +762,7 @@ func (s *Server) groupInvite(c *gin.Context) {
 // groupAcceptInvitation: the invitee, logged in with the invited address, joins.
 func (s *Server) groupAcceptInvitation(c *gin.Context) {
 	ctx := c.Request.Context()
-	g, ok := s.loadGroup(c)
+	g, ok := s.loadGroup(c, needGroupVisible)
 	if !ok {
 		return
 	}
@@ -752,7 +771,7 @@ func (s *Server) groupAcceptInvitation(c *gin.Context) {
 		if err := tx.AcceptInvitation(ctx, *u, g.ID); err != nil {
 			return err
 		}
-		if err := s.inviteToUpcoming(ctx, tx, g, *u); err != nil {
+		if err := s.inviteToUpcoming(ctx, tx, g.Group, *u); err != nil {
 			return err
 		}
 		return tx.Audit(ctx, actor(c), "group.accept_invitation", "group", g.ID, "")
@@ -762,7 +781,7 @@ func (s *Server) groupAcceptInvitation(c *gin.Context) {
 		return
 	}
 	if err != nil {
-		s.membershipError(c, g, "accept invitation", err)
+		s.membershipError(c, g.Group, "accept invitation", err)
 		return
 	}
 	s.NotifyMail()
@@ -781,7 +800,7 @@ func (s *Server) groupRemoveMember(c *gin.Context) {
 
 func (s *Server) removeMember(c *gin.Context, userID string) {
 	ctx := c.Request.Context()
-	g, ok := s.loadGroup(c)
+	g, ok := s.loadGroup(c, needGroupVisible)
 	if !ok {
 		return
 	}
@@ -821,7 +840,7 @@ func (s *Server) removeMember(c *gin.Context, userID string) {
 		return tx.Audit(ctx, actor(c), "group.remove_member", "group", g.ID, userID)
 	})
 	if err != nil {
-		s.membershipError(c, g, "remove member", err)
+		s.membershipError(c, g.Group, "remove member", err)
 		return
 	}
 	s.NotifyMail()
@@ -835,7 +854,7 @@ func (s *Server) removeMember(c *gin.Context, userID string) {
 // groupSetRole promotes a member to co-organiser or demotes an organiser.
 func (s *Server) groupSetRole(c *gin.Context) {
 	ctx := c.Request.Context()
-	g, ok := s.loadManagedGroup(c)
+	g, ok := s.loadGroup(c, needGroupManager)
 	if !ok {
 		return
 	}
@@ -845,13 +864,13 @@ func (s *Server) groupSetRole(c *gin.Context) {
 		return
 	}
 	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
-		if err := tx.SetMemberRole(ctx, *currentUser(c), g.ID, c.Param("user"), role); err != nil {
+		if err := tx.SetMemberRole(ctx, *g.User, g.ID, c.Param("user"), role); err != nil {
 			return err
 		}
 		return tx.Audit(ctx, actor(c), "group.role", "group", g.ID, c.Param("user")+" "+string(role))
 	})
 	if err != nil {
-		s.membershipError(c, g, "set member role", err)
+		s.membershipError(c, g.Group, "set member role", err)
 		return
 	}
 	msg := "Le membre est maintenant co-organisateur."
@@ -864,13 +883,13 @@ func (s *Server) groupSetRole(c *gin.Context) {
 // groupSetInvitations: a member turns calendar invitations for the group on or off.
 func (s *Server) groupSetInvitations(c *gin.Context) {
 	ctx := c.Request.Context()
-	g, ok := s.loadGroup(c)
+	g, ok := s.loadGroup(c, needGroupVisible)
 	if !ok {
 		return
 	}
 	on := c.PostForm("invitations") == "on"
 	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
-		if err := tx.SetInvitations(ctx, *currentUser(c), g.ID, on); err != nil {
+		if err := tx.SetInvitations(ctx, *g.User, g.ID, on); err != nil {
 			return err
 		}
 		return tx.Audit(ctx, actor(c), "group.invitations", "group", g.ID, strconv.FormatBool(on))
@@ -889,12 +908,12 @@ func (s *Server) groupSetInvitations(c *gin.Context) {
 // groupRotateFeed gives the group a new feed URL (organisers, admins).
 func (s *Server) groupRotateFeed(c *gin.Context) {
 	ctx := c.Request.Context()
-	g, ok := s.loadManagedGroup(c)
+	g, ok := s.loadGroup(c, needGroupManager)
 	if !ok {
 		return
 	}
 	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
-		if err := tx.RotateGroupFeed(ctx, *currentUser(c), g.ID); err != nil {
+		if err := tx.RotateGroupFeed(ctx, *g.User, g.ID); err != nil {
 			return err
 		}
 		return tx.Audit(ctx, actor(c), "group.feed_rotate", "group", g.ID, "")
@@ -964,15 +983,13 @@ type groupSessionsPage struct {
 
 func (s *Server) groupSessions(c *gin.Context) {
 	ctx := c.Request.Context()
-	g, ok := s.loadGroup(c)
+	g, ok := s.loadGroup(c, needGroupRoles)
 	if !ok {
 		return
 	}
-	u := currentUser(c)
-	p := groupSessionsPage{Layout: s.layout(c, "Séances — "+g.Title, "groups", groupsCrumb, Crumb{Label: g.Title, URL: "/groups/" + g.ID}, Crumb{Label: "Séances"}), Group: g}
-	if _, err := s.Store.Membership(ctx, g.ID, u.ID); err == nil {
-		p.Member = true
-	}
+	u := g.User
+	p := groupSessionsPage{Layout: s.layout(c, "Séances — "+g.Title, "groups", groupsCrumb, Crumb{Label: g.Title, URL: "/groups/" + g.ID}, Crumb{Label: "Séances"}),
+		Group: g.Group, Member: g.Member != nil}
 	up, err := s.Store.GroupSessions(ctx, g.ID, u.ID, true, 1000)
 	if err != nil {
 		s.serverError(c, "upcoming sessions", err)

@@ -192,7 +192,7 @@ func (s *Server) renderPollForm(c *gin.Context, status int, g models.Group, f po
 }
 
 func (s *Server) pollNew(c *gin.Context) {
-	g, ok := s.loadManagedGroup(c)
+	g, ok := s.loadGroup(c, needGroupManager)
 	if !ok {
 		return
 	}
@@ -200,19 +200,19 @@ func (s *Server) pollNew(c *gin.Context) {
 		s.redirectWithFlash(c, "/groups/"+g.ID, "error", "Ce groupe n’est pas actif : on ne peut pas y lancer de sondage.")
 		return
 	}
-	s.renderPollForm(c, http.StatusOK, g, pollForm{Duration: "120"}, nil, 0)
+	s.renderPollForm(c, http.StatusOK, g.Group, pollForm{Duration: "120"}, nil, 0)
 }
 
 func (s *Server) pollCreate(c *gin.Context) {
 	ctx := c.Request.Context()
-	g, ok := s.loadManagedGroup(c)
+	g, ok := s.loadGroup(c, needGroupManager)
 	if !ok {
 		return
 	}
 	f := pollFormFromRequest(c)
 	if c.PostForm("more") != "" {
 		// "Ajouter des créneaux": the same form with more empty rows.
-		s.renderPollForm(c, http.StatusOK, g, f, nil, pollFormMoreRows)
+		s.renderPollForm(c, http.StatusOK, g.Group, f, nil, pollFormMoreRows)
 		return
 	}
 	errs := f.Validate(s.Now())
@@ -220,7 +220,7 @@ func (s *Server) pollCreate(c *gin.Context) {
 		errs.Add("title", "Ce groupe n’est pas actif : on ne peut pas y lancer de sondage.")
 	}
 	if errs.Any() {
-		s.renderPollForm(c, http.StatusUnprocessableEntity, g, f, errs, 2)
+		s.renderPollForm(c, http.StatusUnprocessableEntity, g.Group, f, errs, 2)
 		return
 	}
 	u := currentUser(c)
@@ -231,7 +231,7 @@ func (s *Server) pollCreate(c *gin.Context) {
 		if p, slots, err = tx.CreatePoll(ctx, *u, g.ID, f.in); err != nil {
 			return err
 		}
-		if err := s.tellPollOpened(ctx, tx, *u, g, p, len(slots)); err != nil {
+		if err := s.tellPollOpened(ctx, tx, *u, g.Group, p, len(slots)); err != nil {
 			return err
 		}
 		return tx.Audit(ctx, actor(c), "poll.create", "poll", p.ID, g.ID+" "+strconv.Itoa(len(slots))+" slot(s)")
@@ -301,53 +301,27 @@ func (s *Server) pollError(c *gin.Context, what string, err error) {
 
 // --- loading a poll ---
 
-// loadPoll reads the :id poll and its group (404 when either is unknown or
-// hidden from the viewer), and tells whether the viewer is a member and
-// whether they manage the group.
-func (s *Server) loadPoll(c *gin.Context) (p models.Poll, g models.Group, member, manage, ok bool) {
-	ctx := c.Request.Context()
-	p, err := s.Store.PollByID(ctx, c.Param("id"))
+// loadPoll reads the :id poll (404 when unknown) and its group for need
+// (see loadGroup).
+func (s *Server) loadPoll(c *gin.Context, need groupNeed) (models.Poll, groupCtx, bool) {
+	p, err := s.Store.PollByID(c.Request.Context(), c.Param("id"))
 	if errors.Is(err, models.ErrNotFound) {
 		s.errorPage(c, http.StatusNotFound, "Ce sondage n’existe pas.")
-		return
+		return p, groupCtx{}, false
 	}
 	if err != nil {
 		s.serverError(c, "get poll", err)
-		return
+		return p, groupCtx{}, false
 	}
-	if g, ok = s.loadGroupByID(c, p.GroupID); !ok {
-		return
-	}
-	ok = false
-	u := currentUser(c)
-	if _, err := s.Store.Membership(ctx, g.ID, u.ID); err == nil {
-		member = true
-	} else if !errors.Is(err, models.ErrNotMember) {
-		s.serverError(c, "membership", err)
-		return
-	}
-	if manage, err = s.Store.CanManageGroup(ctx, *u, g.ID); err != nil {
-		s.serverError(c, "check organiser", err)
-		return
-	}
-	return p, g, member, manage, true
+	g, ok := s.loadGroupByID(c, p.GroupID, need)
+	return p, g, ok
 }
 
 // loadVisiblePoll is loadPoll for members, organisers and admins (403 otherwise).
-func (s *Server) loadVisiblePoll(c *gin.Context) (models.Poll, models.Group, bool, bool, bool) {
-	p, g, member, manage, ok := s.loadPoll(c)
-	if ok && !member && !manage {
+func (s *Server) loadVisiblePoll(c *gin.Context) (models.Poll, groupCtx, bool) {
+	p, g, ok := s.loadPoll(c, needGroupRoles)
+	if ok && !g.memberOrManager() {
 		s.forbidden(c, "Ce sondage est réservé aux membres du groupe. Rejoignez d’abord le groupe.")
-		return p, g, false, false, false
-	}
-	return p, g, member, manage, ok
-}
-
-// loadManagedPoll is loadPoll for the group's organisers and admins.
-func (s *Server) loadManagedPoll(c *gin.Context) (models.Poll, models.Group, bool) {
-	p, g, _, manage, ok := s.loadPoll(c)
-	if ok && !manage {
-		s.forbidden(c, "Seuls les organisateurs du groupe et les administrateurs peuvent faire cette action.")
 		return p, g, false
 	}
 	return p, g, ok
@@ -462,11 +436,11 @@ func (s *Server) pollShow(c *gin.Context) {
 // answers and messages.
 func (s *Server) renderPollShow(c *gin.Context, status int, submitted map[string]models.Vote, errs form.Errors) {
 	ctx := c.Request.Context()
-	p, g, member, manage, ok := s.loadVisiblePoll(c)
+	p, g, ok := s.loadVisiblePoll(c)
 	if !ok {
 		return
 	}
-	u := currentUser(c)
+	u := g.User
 	now := s.Now()
 	tallies, err := s.Store.PollTallies(ctx, p.ID)
 	if err != nil {
@@ -489,7 +463,7 @@ func (s *Server) renderPollShow(c *gin.Context, status int, submitted map[string
 	}
 	pg := pollShowPage{
 		Layout: s.layout(c, p.Title, "groups", groupsCrumb, Crumb{Label: g.Title, URL: "/groups/" + g.ID}, Crumb{Label: p.Title}),
-		Poll:   p, Group: g, Member: member, CanManage: manage, CanVote: member && p.AcceptsVotes(now) && g.Status == models.GroupActive,
+		Poll:   p, Group: g.Group, Member: g.Member != nil, CanManage: g.Manage, CanVote: g.Member != nil && p.AcceptsVotes(now) && g.Status == models.GroupActive,
 		Slots: pollSlotViews(p, tallies, mine, now), MemberCount: len(members), VoteOptions: voteOptions(), Errors: errs,
 	}
 	pg.Duration = durationFR(p.Duration)
@@ -565,11 +539,11 @@ func (s *Server) renderPollShow(c *gin.Context, status int, submitted map[string
 // pollVote records a member's answers on every slot still to come.
 func (s *Server) pollVote(c *gin.Context) {
 	ctx := c.Request.Context()
-	p, _, member, _, ok := s.loadPoll(c)
+	p, g, ok := s.loadPoll(c, needGroupRoles)
 	if !ok {
 		return
 	}
-	if !member {
+	if g.Member == nil {
 		s.forbidden(c, "Seuls les membres du groupe répondent aux sondages. Rejoignez d’abord le groupe.")
 		return
 	}
@@ -733,7 +707,7 @@ func (s *Server) renderPollClose(c *gin.Context, status int, p models.Poll, g mo
 }
 
 func (s *Server) pollCloseShow(c *gin.Context) {
-	p, g, ok := s.loadManagedPoll(c)
+	p, g, ok := s.loadPoll(c, needGroupManager)
 	if !ok {
 		return
 	}
@@ -746,7 +720,7 @@ func (s *Server) pollCloseShow(c *gin.Context) {
 		return
 	}
 	f := pollCloseForm{Title: p.Title, Room: p.Room, Address: p.Address, VideoURL: p.VideoURL, Agenda: p.Description}
-	s.renderPollClose(c, http.StatusOK, p, g, f, nil)
+	s.renderPollClose(c, http.StatusOK, p, g.Group, f, nil)
 }
 
 // pollClose retains a slot: in one transaction the poll is closed, the
@@ -754,7 +728,7 @@ func (s *Server) pollCloseShow(c *gin.Context) {
 // calendar invitation as for any new session, and the voters are told.
 func (s *Server) pollClose(c *gin.Context) {
 	ctx := c.Request.Context()
-	p, g, ok := s.loadManagedPoll(c)
+	p, g, ok := s.loadPoll(c, needGroupManager)
 	if !ok {
 		return
 	}
@@ -770,7 +744,7 @@ func (s *Server) pollClose(c *gin.Context) {
 			s.redirectWithFlash(c, "/polls/"+p.ID, "info", "Ce sondage est déjà clos.")
 			return
 		}
-		s.renderPollClose(c, http.StatusUnprocessableEntity, p, g, f, errs)
+		s.renderPollClose(c, http.StatusUnprocessableEntity, p, g.Group, f, errs)
 		return
 	}
 	u := currentUser(c)
@@ -785,7 +759,7 @@ func (s *Server) pollClose(c *gin.Context) {
 		if err := s.queueSession(ctx, tx, invite.Created, sess, nil); err != nil {
 			return err
 		}
-		if err := s.tellPollClosed(ctx, tx, g, closed, &sess); err != nil {
+		if err := s.tellPollClosed(ctx, tx, g.Group, closed, &sess); err != nil {
 			return err
 		}
 		if err := tx.Audit(ctx, actor(c), "session.create", "group", g.ID, "1 session(s) from poll "+p.ID); err != nil {
@@ -799,11 +773,11 @@ func (s *Server) pollClose(c *gin.Context) {
 		return
 	case errors.Is(err, models.ErrSessionStarted):
 		errs.Add("slot", "Ce créneau a commencé : choisissez un créneau à venir.")
-		s.renderPollClose(c, http.StatusUnprocessableEntity, p, g, f, errs)
+		s.renderPollClose(c, http.StatusUnprocessableEntity, p, g.Group, f, errs)
 		return
 	case errors.Is(err, models.ErrUnknownSlot):
 		errs.Add("slot", "Choisissez le créneau retenu.")
-		s.renderPollClose(c, http.StatusUnprocessableEntity, p, g, f, errs)
+		s.renderPollClose(c, http.StatusUnprocessableEntity, p, g.Group, f, errs)
 		return
 	case err != nil:
 		s.pollError(c, "close poll", err)
@@ -853,7 +827,7 @@ func (s *Server) tellPollClosed(ctx context.Context, tx *models.Tx, g models.Gro
 // pollCancel closes the poll without retaining a date; the voters are told.
 func (s *Server) pollCancel(c *gin.Context) {
 	ctx := c.Request.Context()
-	p, g, ok := s.loadManagedPoll(c)
+	p, g, ok := s.loadPoll(c, needGroupManager)
 	if !ok {
 		return
 	}
@@ -862,7 +836,7 @@ func (s *Server) pollCancel(c *gin.Context) {
 		if err != nil {
 			return err
 		}
-		if err := s.tellPollClosed(ctx, tx, g, cancelled, nil); err != nil {
+		if err := s.tellPollClosed(ctx, tx, g.Group, cancelled, nil); err != nil {
 			return err
 		}
 		return tx.Audit(ctx, actor(c), "poll.cancel", "poll", p.ID, "")

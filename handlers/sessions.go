@@ -174,19 +174,19 @@ func (s *Server) renderSessionForm(c *gin.Context, status int, p sessionFormPage
 }
 
 func (s *Server) sessionNew(c *gin.Context) {
-	g, ok := s.loadManagedGroup(c)
+	g, ok := s.loadGroup(c, needGroupManager)
 	if !ok {
 		return
 	}
 	s.renderSessionForm(c, http.StatusOK, sessionFormPage{
 		Layout: s.layout(c, "Nouvelle séance", "groups", groupsCrumb, Crumb{Label: g.Title, URL: "/groups/" + g.ID}, Crumb{Label: "Nouvelle séance"}),
-		Group:  g, Form: sessionForm{Start: "10:00", End: "12:00"},
+		Group:  g.Group, Form: sessionForm{Start: "10:00", End: "12:00"},
 	})
 }
 
 func (s *Server) sessionCreate(c *gin.Context) {
 	ctx := c.Request.Context()
-	g, ok := s.loadManagedGroup(c)
+	g, ok := s.loadGroup(c, needGroupManager)
 	if !ok {
 		return
 	}
@@ -198,7 +198,7 @@ func (s *Server) sessionCreate(c *gin.Context) {
 	if errs.Any() {
 		s.renderSessionForm(c, http.StatusUnprocessableEntity, sessionFormPage{
 			Layout: s.layout(c, "Nouvelle séance", "groups", groupsCrumb, Crumb{Label: g.Title, URL: "/groups/" + g.ID}, Crumb{Label: "Nouvelle séance"}),
-			Group:  g, Form: f, Errors: errs,
+			Group:  g.Group, Form: f, Errors: errs,
 		})
 		return
 	}
@@ -237,37 +237,21 @@ func (s *Server) sessionCreate(c *gin.Context) {
 	s.redirectWithFlash(c, "/sessions/"+created[0].ID, "success", "La séance est planifiée. Les membres reçoivent l’invitation.")
 }
 
-// loadGroupSession reads the :id session of a group the viewer may see.
-func (s *Server) loadGroupSession(c *gin.Context) (models.Session, models.Group, bool) {
+// loadGroupSession reads the :id session of a group the viewer may see,
+// and its group for need (see loadGroup).
+func (s *Server) loadGroupSession(c *gin.Context, need groupNeed) (models.Session, groupCtx, bool) {
 	ctx := c.Request.Context()
 	sess, err := s.Store.SessionByID(ctx, c.Param("id"))
 	if errors.Is(err, models.ErrNotFound) || err == nil && sess.GroupID == "" {
 		s.errorPage(c, http.StatusNotFound, "Cette séance n’existe pas.")
-		return sess, models.Group{}, false
+		return sess, groupCtx{}, false
 	}
 	if err != nil {
 		s.serverError(c, "get session", err)
-		return sess, models.Group{}, false
+		return sess, groupCtx{}, false
 	}
-	g, ok := s.loadGroupByID(c, sess.GroupID)
+	g, ok := s.loadGroupByID(c, sess.GroupID, need)
 	return sess, g, ok
-}
-
-func (s *Server) loadManagedSession(c *gin.Context) (models.Session, models.Group, bool) {
-	sess, g, ok := s.loadGroupSession(c)
-	if !ok {
-		return sess, g, false
-	}
-	can, err := s.Store.CanManageGroup(c.Request.Context(), *currentUser(c), g.ID)
-	if err != nil {
-		s.serverError(c, "check organiser", err)
-		return sess, g, false
-	}
-	if !can {
-		s.forbidden(c, "Seuls les organisateurs du groupe et les administrateurs peuvent faire cette action.")
-		return sess, g, false
-	}
-	return sess, g, true
 }
 
 type sessionShowPage struct {
@@ -294,11 +278,11 @@ func (s *Server) sessionShow(c *gin.Context) {
 
 func (s *Server) renderSessionShow(c *gin.Context, status int, minutes string, errs form.Errors) {
 	ctx := c.Request.Context()
-	sess, g, ok := s.loadGroupSession(c)
+	sess, g, ok := s.loadGroupSession(c, needGroupRoles)
 	if !ok {
 		return
 	}
-	u := currentUser(c)
+	u := g.User
 	item, err := s.Store.SessionItem(ctx, sess.ID, u.ID)
 	if err != nil {
 		s.serverError(c, "get session", err)
@@ -307,23 +291,14 @@ func (s *Server) renderSessionShow(c *gin.Context, status int, minutes string, e
 	now := s.Now()
 	p := sessionShowPage{
 		Layout:  s.layout(c, sess.Title, "groups", groupsCrumb, Crumb{Label: g.Title, URL: "/groups/" + g.ID}, Crumb{Label: sess.Title}),
-		Session: item, Group: g, Started: !sess.StartsAt.After(now), Ended: !sess.EndsAt.After(now),
+		Session: item, Group: g.Group, Member: g.Member != nil, CanManage: g.Manage,
+		Started: !sess.StartsAt.After(now), Ended: !sess.EndsAt.After(now),
 		Answers: []models.Answer{models.AnswerYes, models.AnswerMaybe, models.AnswerNo}, MinutesForm: minutes, Errors: errs,
 	}
 	if minutes == "" {
 		p.MinutesForm = sess.Minutes
 	}
-	if _, err := s.Store.Membership(ctx, g.ID, u.ID); err == nil {
-		p.Member = true
-	} else if !errors.Is(err, models.ErrNotMember) {
-		s.serverError(c, "membership", err)
-		return
-	}
-	if p.CanManage, err = s.Store.CanManageGroup(ctx, *u, g.ID); err != nil {
-		s.serverError(c, "check organiser", err)
-		return
-	}
-	if p.Member || p.CanManage {
+	if g.memberOrManager() {
 		if p.RSVPs, err = s.Store.SessionRSVPs(ctx, sess.ID); err != nil {
 			s.serverError(c, "answers", err)
 			return
@@ -350,7 +325,7 @@ func (s *Server) renderSessionShow(c *gin.Context, status int, minutes string, e
 }
 
 func (s *Server) sessionEdit(c *gin.Context) {
-	sess, g, ok := s.loadManagedSession(c)
+	sess, g, ok := s.loadGroupSession(c, needGroupManager)
 	if !ok {
 		return
 	}
@@ -361,13 +336,13 @@ func (s *Server) sessionEdit(c *gin.Context) {
 	s.renderSessionForm(c, http.StatusOK, sessionFormPage{
 		Layout: s.layout(c, "Modifier la séance", "groups", groupsCrumb, Crumb{Label: g.Title, URL: "/groups/" + g.ID},
 			Crumb{Label: sess.Title, URL: "/sessions/" + sess.ID}, Crumb{Label: "Modifier"}),
-		Group: g, Session: &sess, Form: sessionFormOf(sess),
+		Group: g.Group, Session: &sess, Form: sessionFormOf(sess),
 	})
 }
 
 func (s *Server) sessionUpdate(c *gin.Context) {
 	ctx := c.Request.Context()
-	sess, g, ok := s.loadManagedSession(c)
+	sess, g, ok := s.loadGroupSession(c, needGroupManager)
 	if !ok {
 		return
 	}
@@ -429,13 +404,13 @@ func (s *Server) sessionUpdate(c *gin.Context) {
 	s.renderSessionForm(c, http.StatusUnprocessableEntity, sessionFormPage{
 		Layout: s.layout(c, "Modifier la séance", "groups", groupsCrumb, Crumb{Label: g.Title, URL: "/groups/" + g.ID},
 			Crumb{Label: sess.Title, URL: "/sessions/" + sess.ID}, Crumb{Label: "Modifier"}),
-		Group: g, Session: &sess, Form: f, Errors: errs,
+		Group: g.Group, Session: &sess, Form: f, Errors: errs,
 	})
 }
 
 func (s *Server) sessionCancel(c *gin.Context) {
 	ctx := c.Request.Context()
-	sess, _, ok := s.loadManagedSession(c)
+	sess, _, ok := s.loadGroupSession(c, needGroupManager)
 	if !ok {
 		return
 	}
@@ -486,7 +461,7 @@ func (s *Server) sessionCancel(c *gin.Context) {
 // sessionAnswer records a member's oui / non / peut-être.
 func (s *Server) sessionAnswer(c *gin.Context) {
 	ctx := c.Request.Context()
-	sess, _, ok := s.loadGroupSession(c)
+	sess, _, ok := s.loadGroupSession(c, needGroupVisible)
 	if !ok {
 		return
 	}
@@ -538,7 +513,7 @@ func (s *Server) sessionAnswer(c *gin.Context) {
 // sessionMinutes saves the minutes; the first publication tells the members.
 func (s *Server) sessionMinutes(c *gin.Context) {
 	ctx := c.Request.Context()
-	sess, g, ok := s.loadManagedSession(c)
+	sess, g, ok := s.loadGroupSession(c, needGroupManager)
 	if !ok {
 		return
 	}
@@ -587,7 +562,7 @@ func (s *Server) sessionMinutes(c *gin.Context) {
 // sessionAttendance records who attended.
 func (s *Server) sessionAttendance(c *gin.Context) {
 	ctx := c.Request.Context()
-	sess, _, ok := s.loadManagedSession(c)
+	sess, _, ok := s.loadGroupSession(c, needGroupManager)
 	if !ok {
 		return
 	}

@@ -147,6 +147,13 @@ type Group struct {
 	UpdatedAt   time.Time
 }
 
+// Proposal tells whether the group is a proposal, pending or declined:
+// it exists only for its author and the admins.
+func (g Group) Proposal() bool { return g.Status == GroupProposed || g.Status == GroupRejected }
+
+// VisibleTo tells whether u may see the group.
+func (g Group) VisibleTo(u User) bool { return !g.Proposal() || u.IsAdmin() || g.CreatedBy == u.ID }
+
 // GroupInput is what an organiser writes about a group.
 type GroupInput struct {
 	Title       string
@@ -422,7 +429,13 @@ func (d *DB) CanManageGroup(ctx context.Context, u User, groupID string) (bool, 
 	if err != nil {
 		return false, err
 	}
-	return m.IsOrganiser(), nil
+	return ManagesGroup(u, &m), nil
+}
+
+// ManagesGroup is CanManageGroup for a membership already read: m is u's
+// membership of the group, nil when u is not a member.
+func ManagesGroup(u User, m *Member) bool {
+	return u.IsAdmin() || m != nil && m.IsOrganiser()
 }
 
 func (d *DB) mustManage(ctx context.Context, u User, groupID string) error {

@@ -304,3 +304,38 @@ func TestDirectorySearchAndOrder(t *testing.T) {
 		}
 	})
 }
+
+// Who sees a group and who manages it, from what the handlers read once.
+func TestGroupVisibleToAndManagesGroup(t *testing.T) {
+	author := models.User{ID: "author", Role: models.RoleAgent}
+	other := models.User{ID: "other", Role: models.RoleOrganiser}
+	admin := models.User{ID: "admin", Role: models.RoleAdmin}
+	for _, c := range []struct {
+		status models.GroupStatus
+		who    models.User
+		want   bool
+	}{
+		{models.GroupActive, other, true}, {models.GroupArchived, other, true},
+		{models.GroupProposed, other, false}, {models.GroupRejected, other, false},
+		{models.GroupProposed, author, true}, {models.GroupRejected, author, true},
+		{models.GroupProposed, admin, true}, {models.GroupRejected, admin, true},
+	} {
+		g := models.Group{Status: c.status, CreatedBy: author.ID}
+		if got := g.VisibleTo(c.who); got != c.want {
+			t.Errorf("%s group seen by %s: %v, want %v", c.status, c.who.ID, got, c.want)
+		}
+	}
+	organiser := &models.Member{Role: models.RoleGroupOrganiser}
+	member := &models.Member{Role: models.RoleGroupMember}
+	for _, c := range []struct {
+		who  models.User
+		m    *models.Member
+		want bool
+	}{
+		{other, nil, false}, {other, member, false}, {author, organiser, true}, {admin, nil, true}, {admin, member, true},
+	} {
+		if got := models.ManagesGroup(c.who, c.m); got != c.want {
+			t.Errorf("ManagesGroup(%s, %+v) = %v, want %v", c.who.ID, c.m, got, c.want)
+		}
+	}
+}
