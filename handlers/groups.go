@@ -338,6 +338,18 @@ func (s *Server) groupFor(ctx context.Context, u *models.User, id string, need g
 // is an admin (g not read with needGroupVisible).
 func (g groupCtx) memberOrManager() bool { return g.Member != nil || g.Manage }
 
+// groupWrite runs write, then the audit of action (with detail) on the
+// group, in one transaction.
+func (s *Server) groupWrite(c *gin.Context, g groupCtx, action, detail string, write func(context.Context, *models.Tx) error) error {
+	ctx := c.Request.Context()
+	return s.Store.Tx(ctx, func(tx *models.Tx) error {
+		if err := write(ctx, tx); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actor(c), action, "group", g.ID, detail)
+	})
+}
+
 func (s *Server) groupEdit(c *gin.Context) {
 	g, ok := s.loadGroup(c, needGroupManager)
 	if !ok {
@@ -350,7 +362,6 @@ func (s *Server) groupEdit(c *gin.Context) {
 }
 
 func (s *Server) groupUpdate(c *gin.Context) {
-	ctx := c.Request.Context()
 	g, ok := s.loadGroup(c, needGroupManager)
 	if !ok {
 		return
@@ -358,11 +369,9 @@ func (s *Server) groupUpdate(c *gin.Context) {
 	f := groupFormFromRequest(c)
 	errs := f.Validate()
 	if !errs.Any() {
-		err := s.Store.Tx(ctx, func(tx *models.Tx) error {
-			if _, err := tx.UpdateGroup(ctx, *g.User, g.ID, f.input()); err != nil {
-				return err
-			}
-			return tx.Audit(ctx, actor(c), "group.update", "group", g.ID, "")
+		err := s.groupWrite(c, g, "group.update", "", func(ctx context.Context, tx *models.Tx) error {
+			_, err := tx.UpdateGroup(ctx, *g.User, g.ID, f.input())
+			return err
 		})
 		switch {
 		case errors.Is(err, models.ErrLimitBelowMembers):
@@ -384,7 +393,6 @@ func (s *Server) groupUpdate(c *gin.Context) {
 // groupSetStatus archives or reactivates a group, or (admins) approves or
 // rejects a proposal.
 func (s *Server) groupSetStatus(c *gin.Context) {
-	ctx := c.Request.Context()
 	g, ok := s.loadGroup(c, needGroupVisible)
 	if !ok {
 		return
@@ -397,28 +405,26 @@ func (s *Server) groupSetStatus(c *gin.Context) {
 		s.errorPage(c, http.StatusBadRequest, "Ce statut n’existe pas.")
 		return
 	}
-	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
+	err := s.groupWrite(c, g, "group.status", string(status), func(ctx context.Context, tx *models.Tx) error {
 		if err := tx.SetGroupStatus(ctx, *g.User, g.ID, status); err != nil {
 			return err
 		}
-		if g.Status == models.GroupProposed && g.CreatedBy != "" {
-			author, err := tx.UserByID(ctx, g.CreatedBy)
-			if err != nil {
-				return err
-			}
-			verdict := "est validée : le groupe est ouvert et vous en êtes l’organisateur."
-			if status == models.GroupRejected {
-				verdict = "n’a pas été retenue."
-			}
-			if err := s.notify(ctx, tx, author, "group.proposal_decided", "group:"+g.ID+":proposal-decided", notice{
-				Subject:    "Votre proposition de groupe : " + g.Title,
-				Paragraphs: []string{"Votre proposition de groupe de travail « " + g.Title + " » " + verdict},
-				LinkLabel:  "Voir le groupe", Link: s.Config.URL("/groups/" + g.ID),
-			}); err != nil {
-				return err
-			}
+		if g.Status != models.GroupProposed || g.CreatedBy == "" {
+			return nil
 		}
-		return tx.Audit(ctx, actor(c), "group.status", "group", g.ID, string(status))
+		author, err := tx.UserByID(ctx, g.CreatedBy)
+		if err != nil {
+			return err
+		}
+		verdict := "est validée : le groupe est ouvert et vous en êtes l’organisateur."
+		if status == models.GroupRejected {
+			verdict = "n’a pas été retenue."
+		}
+		return s.notify(ctx, tx, author, "group.proposal_decided", "group:"+g.ID+":proposal-decided", notice{
+			Subject:    "Votre proposition de groupe : " + g.Title,
+			Paragraphs: []string{"Votre proposition de groupe de travail « " + g.Title + " » " + verdict},
+			LinkLabel:  "Voir le groupe", Link: s.Config.URL("/groups/" + g.ID),
+		})
 	})
 	if err != nil {
 		s.modelError(c, "set group status", err)
@@ -532,27 +538,27 @@ func (s *Server) renderGroupShow(c *gin.Context, status int, g groupCtx, inv inv
 
 // groupJoin: one click into an open group.
 func (s *Server) groupJoin(c *gin.Context) {
-	ctx := c.Request.Context()
 	g, ok := s.loadGroup(c, needGroupVisible)
 	if !ok {
 		return
 	}
-	u := currentUser(c)
-	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
-		if err := tx.Join(ctx, *u, g.ID); err != nil {
-			return err
-		}
-		if err := s.inviteToUpcoming(ctx, tx, g.Group, *u); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, actor(c), "group.join", "group", g.ID, "")
-	})
-	if err != nil {
+	if err := s.enterGroup(c, g, "group.join", (*models.Tx).Join); err != nil {
 		s.membershipError(c, g.Group, "join group", err)
 		return
 	}
 	s.NotifyMail()
 	s.redirectWithFlash(c, "/groups/"+g.ID, "success", "Vous êtes membre du groupe « "+g.Title+" ». Les invitations aux prochaines séances arrivent dans votre messagerie.")
+}
+
+// enterGroup makes the user a member through enter (joining, accepting an
+// invitation) and sends them the invitations of upcoming sessions.
+func (s *Server) enterGroup(c *gin.Context, g groupCtx, action string, enter func(*models.Tx, context.Context, models.User, string) error) error {
+	return s.groupWrite(c, g, action, "", func(ctx context.Context, tx *models.Tx) error {
+		if err := enter(tx, ctx, *g.User, g.ID); err != nil {
+			return err
+		}
+		return s.inviteToUpcoming(ctx, tx, g.Group, *g.User)
+	})
 }
 
 // inviteToUpcoming sends a new member the invitations of the group's
@@ -614,7 +620,6 @@ func (s *Server) modelError(c *gin.Context, what string, err error) {
 
 // groupRequest: ask to join a group on approval; organisers are told.
 func (s *Server) groupRequest(c *gin.Context) {
-	ctx := c.Request.Context()
 	g, ok := s.loadGroup(c, needGroupVisible)
 	if !ok {
 		return
@@ -625,11 +630,8 @@ func (s *Server) groupRequest(c *gin.Context) {
 		s.redirectWithFlash(c, "/groups/"+g.ID, "error", "Votre message : "+errs.Get("message"))
 		return
 	}
-	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
-		if err := s.requestToJoin(ctx, tx, *g.User, g.Group, message); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, actor(c), "group.request", "group", g.ID, "")
+	err := s.groupWrite(c, g, "group.request", "", func(ctx context.Context, tx *models.Tx) error {
+		return s.requestToJoin(ctx, tx, *g.User, g.Group, message)
 	})
 	if err != nil {
 		s.membershipError(c, g.Group, "request to join", err)
@@ -666,7 +668,6 @@ func (s *Server) requestToJoin(ctx context.Context, tx *models.Tx, u models.User
 
 // groupDecide: organisers accept or decline a request; the agent is told.
 func (s *Server) groupDecide(c *gin.Context) {
-	ctx := c.Request.Context()
 	g, ok := s.loadGroup(c, needGroupManager)
 	if !ok {
 		return
@@ -674,7 +675,7 @@ func (s *Server) groupDecide(c *gin.Context) {
 	accept := c.PostForm("decision") == "accept"
 	userID := c.Param("user")
 	var who models.User
-	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
+	err := s.groupWrite(c, g, "group.request_decide", userID+" "+map[bool]string{true: "accepted", false: "declined"}[accept], func(ctx context.Context, tx *models.Tx) error {
 		var err error
 		if who, err = tx.UserByID(ctx, userID); err != nil {
 			return err
@@ -692,10 +693,7 @@ func (s *Server) groupDecide(c *gin.Context) {
 		} else {
 			n.Paragraphs = []string{"Les organisateurs du groupe de travail « " + g.Title + " » n’ont pas retenu votre demande."}
 		}
-		if err := s.notify(ctx, tx, who, "group.request_decided", "group:"+g.ID+":decided:"+userID+":"+tx.Now().Format("20060102150405"), n); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, actor(c), "group.request_decide", "group", g.ID, userID+" "+map[bool]string{true: "accepted", false: "declined"}[accept])
+		return s.notify(ctx, tx, who, "group.request_decided", "group:"+g.ID+":decided:"+userID+":"+tx.Now().Format("20060102150405"), n)
 	})
 	if err != nil {
 		s.membershipError(c, g.Group, "decide request", err)
@@ -726,7 +724,8 @@ func (s *Server) groupInvite(c *gin.Context) {
 		s.renderGroupShow(c, http.StatusUnprocessableEntity, g, f, errs)
 		return
 	}
-	u := currentUser(c)
+	u := g.User
+	// Not groupWrite: an address already invited is neither told nor audited again.
 	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
 		fresh, err := tx.Invite(ctx, *u, g.ID, email)
 		if err != nil || !fresh {
@@ -761,21 +760,11 @@ func (s *Server) groupInvite(c *gin.Context) {
 
 // groupAcceptInvitation: the invitee, logged in with the invited address, joins.
 func (s *Server) groupAcceptInvitation(c *gin.Context) {
-	ctx := c.Request.Context()
 	g, ok := s.loadGroup(c, needGroupVisible)
 	if !ok {
 		return
 	}
-	u := currentUser(c)
-	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
-		if err := tx.AcceptInvitation(ctx, *u, g.ID); err != nil {
-			return err
-		}
-		if err := s.inviteToUpcoming(ctx, tx, g.Group, *u); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, actor(c), "group.accept_invitation", "group", g.ID, "")
-	})
+	err := s.enterGroup(c, g, "group.accept_invitation", (*models.Tx).AcceptInvitation)
 	if errors.Is(err, models.ErrForbidden) {
 		s.forbidden(c, "Aucune invitation à ce groupe n’a été envoyée à votre adresse.")
 		return
@@ -799,13 +788,11 @@ func (s *Server) groupRemoveMember(c *gin.Context) {
 }
 
 func (s *Server) removeMember(c *gin.Context, userID string) {
-	ctx := c.Request.Context()
 	g, ok := s.loadGroup(c, needGroupVisible)
 	if !ok {
 		return
 	}
-	u := currentUser(c)
-	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
+	err := s.groupWrite(c, g, "group.remove_member", userID, func(ctx context.Context, tx *models.Tx) error {
 		// What the member had in their calendar, before they go.
 		m, err := tx.Membership(ctx, g.ID, userID)
 		if err != nil {
@@ -815,7 +802,7 @@ func (s *Server) removeMember(c *gin.Context, userID string) {
 		if err != nil {
 			return err
 		}
-		promos, err := tx.RemoveMember(ctx, *u, g.ID, userID)
+		promos, err := tx.RemoveMember(ctx, *g.User, g.ID, userID)
 		if err != nil {
 			return err
 		}
@@ -834,17 +821,14 @@ func (s *Server) removeMember(c *gin.Context, userID string) {
 				return err
 			}
 		}
-		if err := s.tellPromoted(ctx, tx, promos); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, actor(c), "group.remove_member", "group", g.ID, userID)
+		return s.tellPromoted(ctx, tx, promos)
 	})
 	if err != nil {
 		s.membershipError(c, g.Group, "remove member", err)
 		return
 	}
 	s.NotifyMail()
-	if userID == u.ID {
+	if userID == g.User.ID {
 		s.redirectWithFlash(c, "/groups/"+g.ID, "success", "Vous avez quitté le groupe « "+g.Title+" ».")
 		return
 	}
@@ -853,7 +837,6 @@ func (s *Server) removeMember(c *gin.Context, userID string) {
 
 // groupSetRole promotes a member to co-organiser or demotes an organiser.
 func (s *Server) groupSetRole(c *gin.Context) {
-	ctx := c.Request.Context()
 	g, ok := s.loadGroup(c, needGroupManager)
 	if !ok {
 		return
@@ -863,11 +846,9 @@ func (s *Server) groupSetRole(c *gin.Context) {
 		s.errorPage(c, http.StatusBadRequest, "Ce rôle n’existe pas.")
 		return
 	}
-	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
-		if err := tx.SetMemberRole(ctx, *g.User, g.ID, c.Param("user"), role); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, actor(c), "group.role", "group", g.ID, c.Param("user")+" "+string(role))
+	userID := c.Param("user")
+	err := s.groupWrite(c, g, "group.role", userID+" "+string(role), func(ctx context.Context, tx *models.Tx) error {
+		return tx.SetMemberRole(ctx, *g.User, g.ID, userID, role)
 	})
 	if err != nil {
 		s.membershipError(c, g.Group, "set member role", err)
@@ -882,17 +863,13 @@ func (s *Server) groupSetRole(c *gin.Context) {
 
 // groupSetInvitations: a member turns calendar invitations for the group on or off.
 func (s *Server) groupSetInvitations(c *gin.Context) {
-	ctx := c.Request.Context()
 	g, ok := s.loadGroup(c, needGroupVisible)
 	if !ok {
 		return
 	}
 	on := c.PostForm("invitations") == "on"
-	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
-		if err := tx.SetInvitations(ctx, *g.User, g.ID, on); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, actor(c), "group.invitations", "group", g.ID, strconv.FormatBool(on))
+	err := s.groupWrite(c, g, "group.invitations", strconv.FormatBool(on), func(ctx context.Context, tx *models.Tx) error {
+		return tx.SetInvitations(ctx, *g.User, g.ID, on)
 	})
 	if err != nil {
 		s.modelError(c, "set invitations", err)
@@ -907,16 +884,12 @@ func (s *Server) groupSetInvitations(c *gin.Context) {
 
 // groupRotateFeed gives the group a new feed URL (organisers, admins).
 func (s *Server) groupRotateFeed(c *gin.Context) {
-	ctx := c.Request.Context()
 	g, ok := s.loadGroup(c, needGroupManager)
 	if !ok {
 		return
 	}
-	err := s.Store.Tx(ctx, func(tx *models.Tx) error {
-		if err := tx.RotateGroupFeed(ctx, *g.User, g.ID); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, actor(c), "group.feed_rotate", "group", g.ID, "")
+	err := s.groupWrite(c, g, "group.feed_rotate", "", func(ctx context.Context, tx *models.Tx) error {
+		return tx.RotateGroupFeed(ctx, *g.User, g.ID)
 	})
 	if err != nil {
 		s.modelError(c, "rotate group feed", err)
