@@ -101,17 +101,10 @@ func (s *Server) oidcCallback(c *gin.Context) {
 		login, err = tx.ConsumeOIDCLogin(ctx, state)
 		return err
 	})
-	switch {
-	case errors.Is(err, models.ErrTokenUsed):
-		s.oidcProblem(c, "replayed", err)
+	if kind := oidcKind(err); kind != "" {
+		s.oidcProblem(c, kind, err)
 		return
-	case errors.Is(err, models.ErrTokenExpired):
-		s.oidcProblem(c, "slow", err)
-		return
-	case errors.Is(err, models.ErrNotFound):
-		s.oidcProblem(c, "state", err)
-		return
-	case err != nil:
+	} else if err != nil {
 		s.serverError(c, "consume oidc login", err)
 		return
 	}
@@ -209,46 +202,66 @@ func (s *Server) userForIdentity(c *gin.Context, tx *models.Tx, id oidc.Identity
 
 // oidcFailed explains an error of the provider exchange.
 func (s *Server) oidcFailed(c *gin.Context, err error) {
-	switch {
-	case errors.Is(err, oidc.ErrUnavailable):
-		s.oidcProblem(c, "unavailable", err)
-	case errors.Is(err, oidc.ErrInvalidGrant):
-		s.oidcProblem(c, "code", err)
-	case errors.Is(err, oidc.ErrRejected):
-		s.oidcProblem(c, "rejected", err)
-	case errors.Is(err, oidc.ErrVerification):
-		s.oidcProblem(c, "verification", err)
-	default:
-		s.oidcProblem(c, "unavailable", err)
+	kind := oidcKind(err)
+	if kind == "" {
+		kind = "unavailable"
 	}
+	s.oidcProblem(c, kind, err)
 }
 
+// oidcKind is the kind of problem err means, "" for none.
+func oidcKind(err error) string {
+	if err == nil {
+		return ""
+	}
+	for _, p := range oidcProblems {
+		if p.Err != nil && errors.Is(err, p.Err) {
+			return p.Kind
+		}
+	}
+	return ""
+}
+
+// oidcProblemText is what a failed ProConnect login shows; Err, when set,
+// is the error that means it.
 type oidcProblemText struct {
+	Kind             string
+	Err              error
 	Status           int
 	Heading, Message string
 }
 
-var oidcProblems = map[string]oidcProblemText{
-	"denied": {http.StatusForbidden, "Connexion annulée",
+var oidcProblems = []oidcProblemText{
+	{"denied", nil, http.StatusForbidden, "Connexion annulée",
 		"Vous n'avez pas autorisé ProConnect à transmettre votre identité à Agora. Sans cette autorisation, Agora ne peut pas vous connecter."},
-	"state": {http.StatusBadRequest, "Connexion non reconnue",
+	{"state", models.ErrNotFound, http.StatusBadRequest, "Connexion non reconnue",
 		"Ce retour de ProConnect ne correspond à aucune connexion commencée dans ce navigateur. Recommencez depuis la page de connexion d'Agora."},
-	"replayed": {http.StatusBadRequest, "Connexion déjà utilisée",
+	{"replayed", models.ErrTokenUsed, http.StatusBadRequest, "Connexion déjà utilisée",
 		"Ce retour de ProConnect a déjà servi : une connexion ne peut être utilisée qu'une fois. Recommencez depuis la page de connexion."},
-	"slow": {http.StatusBadRequest, "Connexion expirée",
+	{"slow", models.ErrTokenExpired, http.StatusBadRequest, "Connexion expirée",
 		"La connexion avec ProConnect a pris plus de 10 minutes et a expiré. Recommencez depuis la page de connexion."},
-	"code": {http.StatusBadRequest, "Connexion expirée",
+	{"code", oidc.ErrInvalidGrant, http.StatusBadRequest, "Connexion expirée",
 		"ProConnect n'a pas accepté ce retour de connexion (il a expiré ou a déjà servi). Recommencez depuis la page de connexion."},
-	"domain": {http.StatusForbidden, "Adresse non autorisée",
+	{"domain", nil, http.StatusForbidden, "Adresse non autorisée",
 		"Votre adresse électronique professionnelle n'appartient pas à un domaine autorisé sur Agora. Si vous pensez que c'est une erreur, contactez l'équipe d'Agora."},
-	"unavailable": {http.StatusBadGateway, "ProConnect ne répond pas",
+	{"unavailable", oidc.ErrUnavailable, http.StatusBadGateway, "ProConnect ne répond pas",
 		"Le service ProConnect est momentanément injoignable. Réessayez dans quelques minutes ou utilisez la connexion par lien envoyé par courriel."},
-	"rejected": {http.StatusBadGateway, "Connexion refusée par ProConnect",
+	{"rejected", oidc.ErrRejected, http.StatusBadGateway, "Connexion refusée par ProConnect",
 		"ProConnect a refusé la demande d'Agora. L'équipe d'Agora doit vérifier sa configuration ; réessayez plus tard."},
-	"verification": {http.StatusBadGateway, "Réponse de ProConnect invalide",
+	{"verification", oidc.ErrVerification, http.StatusBadGateway, "Réponse de ProConnect invalide",
 		"La réponse reçue de ProConnect n'a pas pu être vérifiée, Agora ne peut donc pas vous connecter. Recommencez depuis la page de connexion."},
-	"provider_error": {http.StatusBadGateway, "Connexion interrompue",
+	{"provider_error", nil, http.StatusBadGateway, "Connexion interrompue",
 		"ProConnect a interrompu la connexion. Recommencez depuis la page de connexion."},
+}
+
+// oidcProblemOf is the problem of kind; an unknown kind is a provider_error.
+func oidcProblemOf(kind string) oidcProblemText {
+	for _, p := range oidcProblems {
+		if p.Kind == kind {
+			return p
+		}
+	}
+	return oidcProblemOf("provider_error")
 }
 
 type oidcProblemPage struct {
@@ -263,10 +276,7 @@ type oidcProblemPage struct {
 // oidcProblem logs a failed ProConnect login with the request id and shows
 // what happened in French, with a way back to the login page.
 func (s *Server) oidcProblem(c *gin.Context, kind string, err error) {
-	t, ok := oidcProblems[kind]
-	if !ok {
-		t = oidcProblems["provider_error"]
-	}
+	t := oidcProblemOf(kind)
 	level := s.log(c).Warn
 	if t.Status >= 500 {
 		level = s.log(c).Error

@@ -225,6 +225,18 @@ func TestProConnectFailures(t *testing.T) {
 	}
 }
 
+// A login that took more than 10 minutes has expired; the provider is not asked.
+func TestProConnectSlowLogin(t *testing.T) {
+	ts, p := newProConnectServer(t)
+	c := ts.newClient()
+	callback := c.proconnectStart(p.URL+"/authorize?", "/")
+	ts.Clock.Advance(11 * time.Minute)
+	failedLogin(t, ts, c, c.get(callback), http.StatusBadRequest, "plus de 10 minutes")
+	if p.TokenCalls() != 0 {
+		t.Fatalf("the provider was asked %d times for tokens after the login expired", p.TokenCalls())
+	}
+}
+
 func TestProConnectDeniedConsent(t *testing.T) {
 	ts, p := newProConnectServer(t)
 	p.Deny(true)
