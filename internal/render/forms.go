@@ -166,6 +166,7 @@ type Choice struct {
 	Inline      bool   // radios and checkboxes side by side
 	Required    bool
 	Disabled    bool
+	Kind        string // "radio" or "checkbox": set by the "radios" and "checkboxes" partials
 }
 
 // NewChoice builds a Choice; it is the "choice" template function. value is the
@@ -223,6 +224,11 @@ func (c Choice) WithDisabled() Choice { c.Disabled = true; return c }
 
 // WithID overrides the id derived from the name.
 func (c Choice) WithID(id string) Choice { c.ID = idFor(id); return c }
+
+// OfKind makes the choice a group of radios ("radio") or checkboxes
+// ("checkbox"): the "radios" and "checkboxes" partials both render through
+// "choices" with it.
+func (c Choice) OfKind(kind string) Choice { c.Kind = kind; return c }
 
 // Check is a single checkbox ("checkbox" partial), sent as value "true" when
 // ticked and not sent at all otherwise.
