@@ -12,14 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dnum-sociaux/agora/assets"
-	"github.com/dnum-sociaux/agora/handlers"
-	"github.com/dnum-sociaux/agora/internal/config"
 	"github.com/dnum-sociaux/agora/internal/harness"
-	"github.com/dnum-sociaux/agora/internal/mail"
-	"github.com/dnum-sociaux/agora/internal/render"
 	"github.com/dnum-sociaux/agora/models"
-	"github.com/dnum-sociaux/agora/templates"
 )
 
 // Hot paths of `make bench`, in process on the same data set, to profile
@@ -52,21 +46,7 @@ func newDataServer(b *testing.B) *dataServer {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { store.Close() })
-	cfg, err := config.Load(func(k string) string {
-		return map[string]string{"AGORA_SECRET_KEY": strings.Repeat("k", 32), "AGORA_RATE_LIMIT": "0"}[k]
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	static, err := assets.New()
-	if err != nil {
-		b.Fatal(err)
-	}
-	r, err := render.New(templates.FS, map[string]any{"asset": static.URL})
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := handlers.New(handlers.Deps{Config: &cfg, Store: store, Render: r, Assets: static, Mail: mail.NewComposer(r, cfg.BaseURL.String())})
+	h, _ := newHandler(b, store, nil, nil)
 	return &dataServer{h: h, seeded: seeded}
 }
 

@@ -12,14 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dnum-sociaux/agora/assets"
 	"github.com/dnum-sociaux/agora/handlers"
-	"github.com/dnum-sociaux/agora/internal/config"
-	"github.com/dnum-sociaux/agora/internal/mail"
-	"github.com/dnum-sociaux/agora/internal/render"
 	"github.com/dnum-sociaux/agora/internal/testutil"
 	"github.com/dnum-sociaux/agora/models"
-	"github.com/dnum-sociaux/agora/templates"
 )
 
 // fuzzAPI is the real router over a SQLite store with a group, a session,
@@ -48,22 +43,8 @@ func newFuzzAPI(tb testing.TB) *fuzzAPI {
 	tb.Helper()
 	clock := testutil.NewClock()
 	store := testutil.SQLite(tb, clock.Now)
-	cfg, err := config.Load(func(k string) string {
-		return map[string]string{"AGORA_SECRET_KEY": strings.Repeat("k", 32), "AGORA_RATE_LIMIT": "0", "AGORA_API_RATE_LIMIT": "0"}[k]
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	static, err := assets.New()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	r, err := render.New(templates.FS, map[string]any{"asset": static.URL})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	fa := &fuzzAPI{store: store, h: handlers.New(handlers.Deps{Config: &cfg, Store: store, Render: r, Assets: static,
-		Mail: mail.NewComposer(r, cfg.BaseURL.String()), Now: clock.Now})}
+	h, _ := newHandler(tb, store, map[string]string{"AGORA_API_RATE_LIMIT": "0"}, func(d *handlers.Deps) { d.Now = clock.Now })
+	fa := &fuzzAPI{store: store, h: h}
 	ctx := context.Background()
 	ids := map[string]string{}
 	testutil.MustTx(tb, store, func(tx *models.Tx) error {

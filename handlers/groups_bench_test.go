@@ -11,14 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dnum-sociaux/agora/assets"
 	"github.com/dnum-sociaux/agora/handlers"
-	"github.com/dnum-sociaux/agora/internal/config"
-	"github.com/dnum-sociaux/agora/internal/mail"
-	"github.com/dnum-sociaux/agora/internal/render"
 	"github.com/dnum-sociaux/agora/internal/testutil"
 	"github.com/dnum-sociaux/agora/models"
-	"github.com/dnum-sociaux/agora/templates"
 )
 
 // benchServer is the real handler over a SQLite file, called in process
@@ -34,22 +29,7 @@ func newBenchServer(b *testing.B, role models.Role, cacheBytes ...int) *benchSer
 	b.Helper()
 	clock := testutil.NewClock()
 	store := testutil.SQLite(b, clock.Now)
-	cfg, err := config.Load(func(k string) string {
-		return map[string]string{"AGORA_SECRET_KEY": strings.Repeat("k", 32), "AGORA_RATE_LIMIT": "0"}[k]
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	static, err := assets.New()
-	if err != nil {
-		b.Fatal(err)
-	}
-	r, err := render.New(templates.FS, map[string]any{"asset": static.URL})
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := handlers.New(handlers.Deps{Config: &cfg, Store: store, Render: r, Assets: static,
-		Mail: mail.NewComposer(r, cfg.BaseURL.String()), Now: clock.Now, FeedCacheBytes: append(cacheBytes, 0)[0]})
+	h, _ := newHandler(b, store, nil, func(d *handlers.Deps) { d.Now, d.FeedCacheBytes = clock.Now, append(cacheBytes, 0)[0] })
 	bs := &benchServer{h: h, store: store}
 	ctx := context.Background()
 	testutil.MustTx(b, store, func(tx *models.Tx) error {

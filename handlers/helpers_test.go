@@ -65,35 +65,50 @@ func newTestServer(t *testing.T, env ...string) *testServer {
 
 func newTestServerWith(t *testing.T, opts ...serverOption) *testServer {
 	t.Helper()
-	setup := serverSetup{env: map[string]string{"AGORA_SECRET_KEY": strings.Repeat("k", 32), "AGORA_RATE_LIMIT": "0"}}
+	setup := serverSetup{env: map[string]string{}}
 	for _, o := range opts {
 		o(&setup)
 	}
 	clock := testutil.NewClock()
 	store := testutil.SQLite(t, clock.Now)
-	cfg, err := config.Load(func(k string) string { return setup.env[k] })
+	ts := &testServer{t: t, Store: store, Clock: clock}
+	ts.Logs = &logBuffer{}
+	logger := slog.New(slog.NewJSONHandler(ts.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ts.Srv, ts.Config = newHandler(t, store, setup.env, func(d *handlers.Deps) {
+		d.Now, d.Logger, d.Ready = clock.Now, logger, setup.ready
+	})
+	ts.Server = httptest.NewServer(ts.Srv)
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// newHandler is Agora's real handler over store (tests, fuzzing and
+// benchmarks), configured by env over a secret key and no rate limit, with
+// the real templates, assets and mail composer; deps, if not nil, sets the
+// other dependencies.
+func newHandler(tb testing.TB, store *models.Store, env map[string]string, deps func(*handlers.Deps)) (*handlers.Server, *config.Config) {
+	tb.Helper()
+	vars := map[string]string{"AGORA_SECRET_KEY": strings.Repeat("k", 32), "AGORA_RATE_LIMIT": "0"}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := config.Load(func(k string) string { return vars[k] })
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	static, err := assets.New()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	r, err := render.New(templates.FS, map[string]any{"asset": static.URL})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	ts := &testServer{t: t, Store: store, Clock: clock, Config: &cfg}
-	ts.Logs = &logBuffer{}
-	logger := slog.New(slog.NewJSONHandler(ts.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv := handlers.New(handlers.Deps{
-		Config: &cfg, Store: store, Render: r, Assets: static,
-		Mail: mail.NewComposer(r, cfg.BaseURL.String()), Now: clock.Now, Logger: logger, Ready: setup.ready,
-	})
-	ts.Srv = srv
-	ts.Server = httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	return ts
+	d := handlers.Deps{Config: &cfg, Store: store, Render: r, Assets: static, Mail: mail.NewComposer(r, cfg.BaseURL.String())}
+	if deps != nil {
+		deps(&d)
+	}
+	return handlers.New(d), &cfg
 }
 
 // logBuffer collects log output written from several goroutines.
