@@ -255,17 +255,23 @@ func TestAPIValidationErrors(t *testing.T) {
 	}
 }
 
-func TestAPIRSVPIdempotency(t *testing.T) {
-	ts := newTestServer(t)
-	org := ts.api(ts.apiKey(ts.createUser("organiser@example.org", models.RoleOrganiser), "o"))
-	agentUser := ts.createUser("agent@example.org", models.RoleAgent)
-	agent := ts.api(ts.apiKey(agentUser, "a"))
+// apiSessionWithAgent is a session of a group that an organiser created
+// through the API and an agent joined: their API clients and the session.
+func (ts *testServer) apiSessionWithAgent(t *testing.T) (org, agent *apiClient, sess sessionJSON) {
+	t.Helper()
+	org = ts.api(ts.apiKey(ts.createUser("organiser@example.org", models.RoleOrganiser), "o"))
+	agent = ts.api(ts.apiKey(ts.createUser("agent@example.org", models.RoleAgent), "a"))
 	var g groupJSON
 	org.call(http.MethodPost, "/api/v1/groups", map[string]any{"title": "G"}).must(t, http.StatusCreated).JSON(t, &g)
 	agent.call(http.MethodPost, "/api/v1/groups/"+g.ID+"/members", nil).must(t, http.StatusCreated)
-	var sess sessionJSON
 	org.call(http.MethodPost, "/api/v1/groups/"+g.ID+"/sessions", map[string]any{"title": "S", "starts_at": "2027-01-15T14:00:00+01:00",
 		"ends_at": "2027-01-15T15:00:00+01:00", "room": "A"}).must(t, http.StatusCreated).JSON(t, &sess)
+	return org, agent, sess
+}
+
+func TestAPIRSVPIdempotency(t *testing.T) {
+	ts := newTestServer(t)
+	org, agent, sess := ts.apiSessionWithAgent(t)
 
 	path := "/api/v1/sessions/" + sess.ID + "/rsvp"
 	first := agent.call(http.MethodPut, path, map[string]string{"answer": "yes"}, "Idempotency-Key", "retry-1").must(t, http.StatusOK)
@@ -291,7 +297,7 @@ func TestAPIRSVPIdempotency(t *testing.T) {
 		t.Fatalf("problem = %+v", p)
 	}
 	// Keys belong to their user: another user's same key is independent.
-	org.call(http.MethodPost, "/api/v1/groups/"+g.ID+"/members", nil).must(t, http.StatusConflict)
+	org.call(http.MethodPost, "/api/v1/groups/"+*sess.GroupID+"/members", nil).must(t, http.StatusConflict)
 	var rs rsvpJSON
 	org.call(http.MethodPut, path, map[string]string{"answer": "maybe"}, "Idempotency-Key", "retry-1").must(t, http.StatusOK).JSON(t, &rs)
 	if rs.State != "maybe" {
@@ -339,14 +345,7 @@ func TestAPIPagination(t *testing.T) {
 // first answer.
 func TestAPIRSVPIdempotencyConcurrent(t *testing.T) {
 	ts := newTestServer(t)
-	org := ts.api(ts.apiKey(ts.createUser("organiser@example.org", models.RoleOrganiser), "o"))
-	agent := ts.api(ts.apiKey(ts.createUser("agent@example.org", models.RoleAgent), "a"))
-	var g groupJSON
-	org.call(http.MethodPost, "/api/v1/groups", map[string]any{"title": "G"}).must(t, http.StatusCreated).JSON(t, &g)
-	agent.call(http.MethodPost, "/api/v1/groups/"+g.ID+"/members", nil).must(t, http.StatusCreated)
-	var sess sessionJSON
-	org.call(http.MethodPost, "/api/v1/groups/"+g.ID+"/sessions", map[string]any{"title": "S", "starts_at": "2027-01-15T14:00:00+01:00",
-		"ends_at": "2027-01-15T15:00:00+01:00", "room": "A"}).must(t, http.StatusCreated).JSON(t, &sess)
+	_, agent, sess := ts.apiSessionWithAgent(t)
 	const n = 6
 	bodies := make(chan string, n)
 	statuses := make(chan int, n)

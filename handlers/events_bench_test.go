@@ -3,20 +3,21 @@ package handlers_test
 import (
 	"context"
 	"fmt"
-	"github.com/dnum-sociaux/agora/handlers"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"runtime"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dnum-sociaux/agora/handlers"
 
 	"github.com/dnum-sociaux/agora/internal/testutil"
 	"github.com/dnum-sociaux/agora/models"
@@ -147,22 +148,7 @@ func BenchmarkRegistrationBurst100Clients(b *testing.B) {
 	quotas := map[string]int{"DGCS": 200, "DGOS": 200, "DSS": 100}
 	dirs := []string{"DNUM", "DGCS", "DGOS", "DSS", "DREES"}
 	ctx := context.Background()
-	cookies := make([]*http.Cookie, agents)
-	testutil.MustTx(b, bs.store, func(tx *models.Tx) error {
-		for i := range agents {
-			u, err := tx.CreateUser(ctx, models.NewUser{Email: fmt.Sprintf("agent%05d@sg.social.gouv.fr", i), Name: fmt.Sprintf("Agent %05d", i),
-				DirectionCode: dirs[i%len(dirs)], Role: models.RoleAgent})
-			if err != nil {
-				return err
-			}
-			secret, err := tx.CreateWebSession(ctx, u.ID, 24*time.Hour)
-			if err != nil {
-				return err
-			}
-			cookies[i] = &http.Cookie{Name: "agora_session", Value: secret}
-		}
-		return nil
-	})
+	cookies := bs.agents(b, agents, dirs)
 	var all []time.Duration
 	var wall time.Duration
 	b.ResetTimer()
@@ -191,10 +177,7 @@ func BenchmarkRegistrationBurst100Clients(b *testing.B) {
 		b.StartTimer()
 	}
 	b.StopTimer()
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	b.ReportMetric(float64(len(all))/wall.Seconds(), "registrations/s")
-	b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
+	reportBurst(b, all, wall)
 }
 
 // The same burst where every agent also chooses 3 workshops (one in each of
@@ -204,22 +187,7 @@ func BenchmarkRegistrationBurstWithWorkshops(b *testing.B) {
 	bs := newBenchServer(b, models.RoleOrganiser)
 	const agents, capacity = 4000, 1500
 	ctx := context.Background()
-	cookies := make([]*http.Cookie, agents)
-	testutil.MustTx(b, bs.store, func(tx *models.Tx) error {
-		for i := range agents {
-			u, err := tx.CreateUser(ctx, models.NewUser{Email: fmt.Sprintf("agent%05d@sg.social.gouv.fr", i), Name: fmt.Sprintf("Agent %05d", i),
-				DirectionCode: "DNUM", Role: models.RoleAgent})
-			if err != nil {
-				return err
-			}
-			secret, err := tx.CreateWebSession(ctx, u.ID, 24*time.Hour)
-			if err != nil {
-				return err
-			}
-			cookies[i] = &http.Cookie{Name: "agora_session", Value: secret}
-		}
-		return nil
-	})
+	cookies := bs.agents(b, agents, []string{"DNUM"})
 	var all []time.Duration
 	var wall time.Duration
 	b.ResetTimer()
@@ -261,7 +229,36 @@ func BenchmarkRegistrationBurstWithWorkshops(b *testing.B) {
 		b.StartTimer()
 	}
 	b.StopTimer()
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	reportBurst(b, all, wall)
+}
+
+// agents adds n agents, in dirs in turn, each logged in: their session cookies.
+func (bs *benchServer) agents(b *testing.B, n int, dirs []string) []*http.Cookie {
+	b.Helper()
+	ctx := context.Background()
+	cookies := make([]*http.Cookie, n)
+	testutil.MustTx(b, bs.store, func(tx *models.Tx) error {
+		for i := range n {
+			u, err := tx.CreateUser(ctx, models.NewUser{Email: fmt.Sprintf("agent%05d@sg.social.gouv.fr", i), Name: fmt.Sprintf("Agent %05d", i),
+				DirectionCode: dirs[i%len(dirs)], Role: models.RoleAgent})
+			if err != nil {
+				return err
+			}
+			secret, err := tx.CreateWebSession(ctx, u.ID, 24*time.Hour)
+			if err != nil {
+				return err
+			}
+			cookies[i] = &http.Cookie{Name: "agora_session", Value: secret}
+		}
+		return nil
+	})
+	return cookies
+}
+
+// reportBurst reports a registration burst: registrations per second over
+// wall, and the p50 and p99 of the latencies all.
+func reportBurst(b *testing.B, all []time.Duration, wall time.Duration) {
+	slices.Sort(all)
 	b.ReportMetric(float64(len(all))/wall.Seconds(), "registrations/s")
 	b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")

@@ -26,6 +26,15 @@ type eventSetup struct {
 	WS1, WS2 models.Slot
 }
 
+// registered is a browser logged in as email, an agent who registered to
+// ev (answering "Aucun", no workshop).
+func (ts *testServer) registered(ev eventSetup, email string) *client {
+	ts.t.Helper()
+	c, _ := ts.loginAs(email, models.RoleAgent)
+	c.post("/events/"+ev.Event.ID+"/register", url.Values{"q_" + ev.Question.ID: {"Aucun"}})
+	return c
+}
+
 func (ts *testServer) newEvent(org models.User, title string, capacity int, modes models.Modes) eventSetup {
 	ts.t.Helper()
 	ctx := context.Background()
@@ -74,14 +83,7 @@ func (ts *testServer) manageLink(email string) string {
 
 func (ts *testServer) outboxTo(email string) []models.OutboxMessage {
 	ts.t.Helper()
-	msgs, _, err := ts.Store.ListOutbox(context.Background(), models.OutboxFilter{Recipient: email, Limit: 100})
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
-		msgs[i], msgs[j] = msgs[j], msgs[i]
-	}
-	return msgs
+	return ts.outboxWhere(models.OutboxFilter{Recipient: email, Limit: 100})
 }
 
 var manageRe = regexp.MustCompile(`/inscription/[0-9a-f]{18}\.[A-Za-z0-9_-]{43}`)
@@ -169,8 +171,7 @@ func TestManagementLinkErrors(t *testing.T) {
 	ts := newTestServer(t)
 	_, org := ts.loginAs("orga@example.org", models.RoleOrganiser)
 	ev := ts.newEvent(org, "Journée", 0, models.ModesOnsite)
-	agent, _ := ts.loginAs("agent@example.org", models.RoleAgent)
-	agent.post("/events/"+ev.Event.ID+"/register", url.Values{"q_" + ev.Question.ID: {"Aucun"}})
+	ts.registered(ev, "agent@example.org")
 	link := ts.manageLink("agent@example.org")
 	anon := ts.newClient()
 	for _, bad := range []string{"/inscription/abc", link[:len(link)-1] + "x", "/inscription/0123456789abcdef01.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"} {
@@ -363,10 +364,8 @@ func TestCheckInHTTP(t *testing.T) {
 	ts := newTestServer(t)
 	orgC, org := ts.loginAs("orga@example.org", models.RoleOrganiser)
 	ev := ts.newEvent(org, "Journée", 1, models.ModesOnsite)
-	a, _ := ts.loginAs("a@example.org", models.RoleAgent)
-	w, _ := ts.loginAs("w@example.org", models.RoleAgent)
-	a.post("/events/"+ev.Event.ID+"/register", url.Values{"q_" + ev.Question.ID: {"Aucun"}})
-	w.post("/events/"+ev.Event.ID+"/register", url.Values{"q_" + ev.Question.ID: {"Aucun"}})
+	ts.registered(ev, "a@example.org")
+	ts.registered(ev, "w@example.org") // waitlisted
 	ra, _ := ts.Store.RegistrationByEmail(context.Background(), ev.Event.ID, "a@example.org")
 	rw, _ := ts.Store.RegistrationByEmail(context.Background(), ev.Event.ID, "w@example.org")
 	C := "/events/" + ev.Event.ID + "/checkin"

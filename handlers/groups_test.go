@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +50,18 @@ func (c *client) createGroup(title string, policy models.JoinPolicy, limit strin
 		"description": {"Un **groupe**."}, "theme": {"role_metier"}, "join_policy": {string(policy)}, "member_limit": {limit}}), "create group")
 }
 
+// groupWithAlice is an open group titled title that orga@example.org
+// organises and alice@example.org (an agent) joined: their browsers and
+// the group's id.
+func (ts *testServer) groupWithAlice(title string) (org, alice *client, gid string) {
+	ts.t.Helper()
+	org, _ = ts.loginAs("orga@example.org", models.RoleOrganiser)
+	alice, _ = ts.loginAs("alice@example.org", models.RoleAgent)
+	gid = org.createGroup(title, models.JoinOpen, "")
+	mustRedirect(ts.t, alice.post("/groups/"+gid+"/join", nil), "alice joins")
+	return org, alice, gid
+}
+
 // sessionForm is a valid session form on Thursday 10 December 2026, 14:00–16:00 Paris.
 func sessionForm(edit func(url.Values)) url.Values {
 	v := url.Values{"title": {"Séance de lancement"}, "date": {"2026-12-10"}, "start": {"14:00"}, "end": {"16:00"},
@@ -68,13 +81,17 @@ func (c *client) createSession(groupID string, edit func(url.Values)) string {
 // outbox returns the messages of kind, oldest first.
 func (ts *testServer) outbox(kind string) []models.OutboxMessage {
 	ts.t.Helper()
-	msgs, _, err := ts.Store.ListOutbox(context.Background(), models.OutboxFilter{Kind: kind, Limit: 1000})
+	return ts.outboxWhere(models.OutboxFilter{Kind: kind, Limit: 1000})
+}
+
+// outboxWhere returns the messages f selects, oldest first.
+func (ts *testServer) outboxWhere(f models.OutboxFilter) []models.OutboxMessage {
+	ts.t.Helper()
+	msgs, _, err := ts.Store.ListOutbox(context.Background(), f)
 	if err != nil {
 		ts.t.Fatal(err)
 	}
-	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
-		msgs[i], msgs[j] = msgs[j], msgs[i]
-	}
+	slices.Reverse(msgs)
 	return msgs
 }
 
@@ -109,11 +126,8 @@ func parseICS(t *testing.T, body string) (string, *goical.Event) {
 
 func TestSessionInvitationsFollowChanges(t *testing.T) {
 	ts := newTestServer(t)
-	org, _ := ts.loginAs("orga@example.org", models.RoleOrganiser)
-	a, _ := ts.loginAs("alice@example.org", models.RoleAgent)
+	org, _, gid := ts.groupWithAlice("Accessibilité")
 	b, _ := ts.loginAs("bob@example.org", models.RoleAgent)
-	gid := org.createGroup("Accessibilité", models.JoinOpen, "")
-	mustRedirect(t, a.post("/groups/"+gid+"/join", nil), "alice joins")
 	mustRedirect(t, b.post("/groups/"+gid+"/join", nil), "bob joins")
 
 	sid := org.createSession(gid, nil)
@@ -192,10 +206,7 @@ func TestSessionInvitationsFollowChanges(t *testing.T) {
 
 func TestInvitationOptOutAndLateJoiner(t *testing.T) {
 	ts := newTestServer(t)
-	org, _ := ts.loginAs("orga@example.org", models.RoleOrganiser)
-	a, _ := ts.loginAs("alice@example.org", models.RoleAgent)
-	gid := org.createGroup("Comitologie", models.JoinOpen, "")
-	mustRedirect(t, a.post("/groups/"+gid+"/join", nil), "join")
+	org, a, gid := ts.groupWithAlice("Comitologie")
 	mustRedirect(t, a.post("/groups/"+gid+"/calendar-invitations", url.Values{"invitations": {"off"}}), "opt out")
 	org.createSession(gid, nil)
 	if got := recipients(ts.outbox("session.invitation")); got != "orga@example.org" {
@@ -228,12 +239,9 @@ func TestInvitationOptOutAndLateJoiner(t *testing.T) {
 
 func TestWaitingListPromotionIsEmailed(t *testing.T) {
 	ts := newTestServer(t)
-	org, _ := ts.loginAs("orga@example.org", models.RoleOrganiser)
-	a, _ := ts.loginAs("alice@example.org", models.RoleAgent)
+	org, a, gid := ts.groupWithAlice("Hackathon")
 	b, _ := ts.loginAs("bob@example.org", models.RoleAgent)
-	gid := org.createGroup("Hackathon", models.JoinOpen, "")
-	a.post("/groups/"+gid+"/join", nil)
-	b.post("/groups/"+gid+"/join", nil)
+	mustRedirect(t, b.post("/groups/"+gid+"/join", nil), "bob joins")
 	sid := org.createSession(gid, func(v url.Values) { v.Set("capacity", "1") })
 
 	a.post("/sessions/"+sid+"/answer", url.Values{"answer": {"yes"}})
@@ -497,10 +505,7 @@ var feedURL = regexp.MustCompile(`(/feeds/users/[0-9a-z]{26}/[A-Za-z0-9_-]{32}\.
 
 func TestPersonalFeedConditionalAndRevocable(t *testing.T) {
 	ts := newTestServer(t)
-	org, _ := ts.loginAs("orga@example.org", models.RoleOrganiser)
-	a, _ := ts.loginAs("alice@example.org", models.RoleAgent)
-	gid := org.createGroup("Flux", models.JoinOpen, "")
-	a.post("/groups/"+gid+"/join", nil)
+	org, a, gid := ts.groupWithAlice("Flux")
 	sid := org.createSession(gid, nil)
 	a.post("/sessions/"+sid+"/answer", url.Values{"answer": {"yes"}})
 
@@ -616,10 +621,7 @@ func TestGroupFeedsAndDownloads(t *testing.T) {
 
 func TestMySpaceOneClickAnswer(t *testing.T) {
 	ts := newTestServer(t)
-	org, _ := ts.loginAs("orga@example.org", models.RoleOrganiser)
-	a, _ := ts.loginAs("alice@example.org", models.RoleAgent)
-	gid := org.createGroup("Rôle métier", models.JoinOpen, "")
-	a.post("/groups/"+gid+"/join", nil)
+	org, a, gid := ts.groupWithAlice("Rôle métier")
 	sid := org.createSession(gid, nil)
 	home := a.get("/")
 	for _, want := range []string{"Rôle métier", "Séance de lancement", "À répondre", `action="/sessions/` + sid + `/answer"`} {

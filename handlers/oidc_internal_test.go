@@ -13,23 +13,15 @@ import (
 // Each error of a ProConnect login, wrapped as the store and the client
 // wrap them, shows its own problem; Agora's own errors show none.
 func TestOIDCKind(t *testing.T) {
-	for _, c := range []struct {
-		err  error
-		want string
-	}{
-		{models.ErrTokenUsed, "replayed"},
-		{models.ErrTokenExpired, "slow"},
-		{models.ErrNotFound, "state"},
-		{oidc.ErrInvalidGrant, "code"},
-		{oidc.ErrUnavailable, "unavailable"},
-		{oidc.ErrRejected, "rejected"},
-		{oidc.ErrVerification, "verification"},
+	for err, want := range map[error]string{
+		models.ErrTokenUsed: "replayed", models.ErrTokenExpired: "slow", models.ErrNotFound: "state",
+		oidc.ErrInvalidGrant: "code", oidc.ErrUnavailable: "unavailable", oidc.ErrRejected: "rejected", oidc.ErrVerification: "verification",
 	} {
-		if got := oidcKind(fmt.Errorf("step: %w", c.err)); got != c.want {
-			t.Errorf("oidcKind(%v) = %q, want %q", c.err, got, c.want)
+		if got := oidcKind(fmt.Errorf("step: %w", err)); got != want {
+			t.Errorf("oidcKind(%v) = %q, want %q", err, got, want)
 		}
-		if p := oidcProblemOf(c.want); p.Kind != c.want || p.Status < http.StatusBadRequest || p.Heading == "" || p.Message == "" {
-			t.Errorf("problem %q = %+v", c.want, p)
+		if p := oidcProblemOf(want); p.Kind != want || p.Status < http.StatusBadRequest || p.Heading == "" || p.Message == "" {
+			t.Errorf("problem %q = %+v", want, p)
 		}
 	}
 	if got := oidcKind(errors.New("disk full")); got != "" {

@@ -265,10 +265,7 @@ func TestPollJourney(t *testing.T) {
 
 func TestPollCancel(t *testing.T) {
 	ts := newTestServer(t)
-	org, _ := ts.loginAs("orga@example.org", models.RoleOrganiser)
-	alice, _ := ts.loginAs("alice@example.org", models.RoleAgent)
-	gid := org.createGroup("Rôle métier", models.JoinOpen, "")
-	mustRedirect(t, alice.post("/groups/"+gid+"/join", nil), "join")
+	org, alice, gid := ts.groupWithAlice("Rôle métier")
 	pid := org.createPoll(gid, nil)
 	slots := ts.pollSlots(pid)
 	mustRedirect(t, alice.post("/polls/"+pid+"/votes", votesForm(slots, "yes", "no", "no")), "vote")
@@ -384,10 +381,7 @@ func TestPollFormBadInput(t *testing.T) {
 
 func TestPollVoteAndCloseBadInput(t *testing.T) {
 	ts := newTestServer(t, "AGORA_SESSION_IDLE", "700h") // the clock moves by days
-	org, _ := ts.loginAs("orga@example.org", models.RoleOrganiser)
-	alice, _ := ts.loginAs("alice@example.org", models.RoleAgent)
-	gid := org.createGroup("Communs", models.JoinOpen, "")
-	mustRedirect(t, alice.post("/groups/"+gid+"/join", nil), "join")
+	org, alice, gid := ts.groupWithAlice("Communs")
 	pid := org.createPoll(gid, func(v url.Values) { v.Set("room", "") })
 	slots := ts.pollSlots(pid)
 
@@ -457,10 +451,7 @@ func TestPollVoteAndCloseBadInput(t *testing.T) {
 // A deadline closes the answers but not the poll: the organiser still retains a date.
 func TestPollDeadline(t *testing.T) {
 	ts := newTestServer(t, "AGORA_SESSION_IDLE", "700h") // the clock moves by days
-	org, _ := ts.loginAs("orga@example.org", models.RoleOrganiser)
-	alice, _ := ts.loginAs("alice@example.org", models.RoleAgent)
-	gid := org.createGroup("Communs", models.JoinOpen, "")
-	mustRedirect(t, alice.post("/groups/"+gid+"/join", nil), "join")
+	org, alice, gid := ts.groupWithAlice("Communs")
 	pid := org.createPoll(gid, func(v url.Values) { v.Set("deadline", "2026-12-04") })
 	slots := ts.pollSlots(pid)
 	if p := alice.get("/polls/" + pid); !strings.Contains(p.Body, "jusqu’au vendredi 4 décembre 2026 inclus") {
@@ -502,23 +493,19 @@ func TestPollDeadline(t *testing.T) {
 // organisers and admins manage; members vote; members, organisers and
 // admins see the answers; everyone else gets 403.
 func TestPollPermissionsByRole(t *testing.T) {
-	roles := []string{"anonymous", "outsider", "other-organiser", "member", "organiser", "admin"}
-	manage := map[string]int{"organiser": http.StatusSeeOther, "admin": http.StatusSeeOther}
-	manageGet := map[string]int{"organiser": http.StatusOK, "admin": http.StatusOK}
-	readers := map[string]int{"member": http.StatusOK, "organiser": http.StatusOK, "admin": http.StatusOK}
-	voters := map[string]int{"member": http.StatusSeeOther, "organiser": http.StatusSeeOther}
+	voters := members
 	actions := []struct {
 		name, method, path string // {g}: group, {p}: poll
 		form               url.Values
 		allowed            map[string]int
 	}{
-		{"new poll form", "GET", "/groups/{g}/polls/new", nil, manageGet},
-		{"create poll", "POST", "/groups/{g}/polls", pollForm(nil), manage},
+		{"new poll form", "GET", "/groups/{g}/polls/new", nil, managersG},
+		{"create poll", "POST", "/groups/{g}/polls", pollForm(nil), managers},
 		{"show poll", "GET", "/polls/{p}", nil, readers},
 		{"vote", "POST", "/polls/{p}/votes", nil, voters},
-		{"close form", "GET", "/polls/{p}/close", nil, manageGet},
-		{"close", "POST", "/polls/{p}/close", nil, manage}, // the admin, after the organiser: "already closed", 303
-		{"cancel", "POST", "/polls/{p}/cancel", nil, manage},
+		{"close form", "GET", "/polls/{p}/close", nil, managersG},
+		{"close", "POST", "/polls/{p}/close", nil, managers}, // the admin, after the organiser: "already closed", 303
+		{"cancel", "POST", "/polls/{p}/cancel", nil, managers},
 	}
 	for _, a := range actions {
 		t.Run(a.name, func(t *testing.T) {
@@ -527,14 +514,7 @@ func TestPollPermissionsByRole(t *testing.T) {
 			gid := org.createGroup("Groupe fermé", models.JoinApproval, "")
 			pid := org.createPoll(gid, nil)
 			slots := ts.pollSlots(pid)
-			clients := map[string]*client{"anonymous": ts.newClient(), "organiser": org}
-			clients["outsider"], _ = ts.loginAs("outsider@example.org", models.RoleAgent)
-			clients["other-organiser"], _ = ts.loginAs("other@example.org", models.RoleOrganiser)
-			clients["admin"], _ = ts.loginAs("admin@example.org", models.RoleAdmin)
-			var member models.User
-			clients["member"], member = ts.loginAs("member@example.org", models.RoleAgent)
-			org.post("/groups/"+gid+"/invitations", url.Values{"email": {member.Email}})
-			mustRedirect(t, clients["member"].post("/groups/"+gid+"/invitation/accept", nil), "accept invitation")
+			clients := ts.roleClients(org, gid)
 			form := a.form
 			switch a.name {
 			case "vote":
@@ -544,35 +524,13 @@ func TestPollPermissionsByRole(t *testing.T) {
 			}
 			path := strings.NewReplacer("{g}", gid, "{p}", pid).Replace(a.path)
 			before := ts.count("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'poll.%'")
-			for _, role := range roles {
-				c := clients[role]
-				var p page
-				if a.method == "GET" {
-					p = c.get(path)
-				} else {
-					f := url.Values{}
-					for k, v := range form {
-						f[k] = v
-					}
-					p = c.post(path, f)
-				}
-				want, ok := a.allowed[role]
-				switch {
-				case role == "anonymous":
-					if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Header.Get("Location"), "/login") {
-						t.Errorf("%s %s: anonymous got %d %s, want a redirect to /login", a.method, path, p.Status, p.Header.Get("Location"))
-					}
-				case ok && p.Status != want:
-					t.Errorf("%s %s: %s got %d, want %d", a.method, path, role, p.Status, want)
-				case !ok && p.Status != http.StatusForbidden:
-					t.Errorf("%s %s: %s got %d, want 403", a.method, path, role, p.Status)
-				}
+			tryRoles(t, clients, a.method, path, form, a.allowed, func(role string) {
 				if role == "outsider" || role == "other-organiser" {
 					if after := ts.count("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'poll.%'"); after != before {
 						t.Errorf("%s %s: a refused %s changed something", a.method, path, role)
 					}
 				}
-			}
+			})
 		})
 	}
 	// Unknown polls are 404.
@@ -588,10 +546,7 @@ func TestPollPermissionsByRole(t *testing.T) {
 // Every poll page renders with one French heading, for who may see it.
 func TestPollPagesRender(t *testing.T) {
 	ts := newTestServer(t)
-	org, _ := ts.loginAs("orga@example.org", models.RoleOrganiser)
-	alice, _ := ts.loginAs("alice@example.org", models.RoleAgent)
-	gid := org.createGroup("Pages", models.JoinOpen, "")
-	mustRedirect(t, alice.post("/groups/"+gid+"/join", nil), "join")
+	org, alice, gid := ts.groupWithAlice("Pages")
 	pid := org.createPoll(gid, func(v url.Values) {
 		v.Set("description", "<script>alert(1)</script>\n\n**Objet** <img src=x onerror=alert(2)>")
 		v.Set("video_url", "https://webconf.example.gouv.fr/x")
@@ -627,10 +582,7 @@ func TestPollPagesRender(t *testing.T) {
 // An archived group's open poll is frozen: no answer, no date retained.
 func TestPollInArchivedGroup(t *testing.T) {
 	ts := newTestServer(t)
-	org, _ := ts.loginAs("orga@example.org", models.RoleOrganiser)
-	alice, _ := ts.loginAs("alice@example.org", models.RoleAgent)
-	gid := org.createGroup("Communs", models.JoinOpen, "")
-	mustRedirect(t, alice.post("/groups/"+gid+"/join", nil), "join")
+	org, alice, gid := ts.groupWithAlice("Communs")
 	pid := org.createPoll(gid, nil)
 	slots := ts.pollSlots(pid)
 	mustRedirect(t, org.post("/groups/"+gid+"/status", url.Values{"status": {"archived"}}), "archive")
