@@ -17,8 +17,7 @@
 // accessibility score on the pages events.test.js does not score.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { journey, auditOutboxCalendars, parisInstant, parisParts, addDays, readCalendar, expectEvent } from '../lib/journey.js';
-import { lighthouseAccessibility } from '../lib/browser.js';
+import { journey, parisInstant, parisParts, addDays, readCalendar, expectEvent } from '../lib/journey.js';
 
 const AGENT = 'alice.dgcs@sg.social.gouv.fr';
 const CORRESPONDENT = 'bruno.dgos@sg.social.gouv.fr';
@@ -286,21 +285,9 @@ test('the organiser checks in, by name on a phone, someone the correspondent reg
   }
 }));
 
-test('Lighthouse accessibility is 100 on the correspondent\'s page and the management link', { timeout: 240000 }, j.step('lighthouse', async () => {
-  const low = [];
-  for (const [who, url] of [['correspondent', `${eventURL}/correspondent`], ['nobody', manageLink]]) {
-    await j.switchTo(who);
-    const { score, failed } = await lighthouseAccessibility(url, j.b.debugPort);
-    console.log(`lighthouse accessibility ${new URL(url).pathname.replace(/inscription\/.*/, 'inscription/…')} (${who}): ${score}`);
-    if (score < 100) low.push(`${url} (${who}): ${score} — ${failed.join('; ')}`);
-  }
-  assert.deepEqual(low, [], `Lighthouse accessibility below 100:\n${low.join('\n')}`);
-}));
+test('Lighthouse accessibility is 100 on the correspondent\'s page and the management link', { timeout: 240000 }, j.step('lighthouse', () =>
+  j.lighthouse([['correspondent', `${eventURL}/correspondent`], ['nobody', manageLink]])));
 
-test('every calendar mailed in the journey reads in ical.js (Europe/Paris, UID, one attendee, METHOD)', j.step('audit', async () => {
-  const n = await auditOutboxCalendars(j.base, j.cookies.admin);
-  console.log(`${j.prefix}: ${n} calendar parts of captured emails read by ical.js`);
-  assert.ok(n > 0, 'no calendar was mailed');
-}));
+test('every calendar mailed in the journey reads in ical.js (Europe/Paris, UID, one attendee, METHOD)', j.step('audit', j.auditCalendars));
 
 test('every page reached: zero axe-core violations, no horizontal scroll at 320 px, no console error', () => j.assertClean());

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import ICAL from 'ical.js';
 import { startAgora } from './agora.js';
-import { launch, axe, horizontalOverflow, screenshot } from './browser.js';
+import { launch, axe, horizontalOverflow, lighthouseAccessibility, screenshot } from './browser.js';
 
 export const PARIS = 'Europe/Paris';
 
@@ -110,6 +110,30 @@ export function journey(prefix, { env } = {}) {
     const [dl] = await Promise.all([j.page.waitForEvent('download'), click()]);
     const path = await dl.path();
     return { name: dl.suggestedFilename(), text: await readFile(path, 'utf8') };
+  };
+
+  // lighthouse scores the accessibility of each [who, path or URL] in the
+  // browser as who, and fails listing those below 100 (a management link's
+  // secret is not printed).
+  j.lighthouse = async (pages) => {
+    const low = [];
+    for (const [who, where] of pages) {
+      await j.switchTo(who);
+      const url = new URL(where, j.base);
+      const name = url.pathname.replace(/inscription\/.*/, 'inscription/…');
+      const { score, failed } = await lighthouseAccessibility(url.href, j.b.debugPort);
+      console.log(`lighthouse accessibility ${name} (${who}): ${score}`);
+      if (score < 100) low.push(`${name} (${who}): ${score} — ${failed.join('; ')}`);
+    }
+    assert.deepEqual(low, [], `Lighthouse accessibility below 100:\n${low.join('\n')}`);
+  };
+
+  // auditCalendars reads with ical.js the calendar part of every email
+  // captured in the journey (auditOutboxCalendars); there must be one.
+  j.auditCalendars = async () => {
+    const n = await auditOutboxCalendars(j.base, j.cookies.admin);
+    console.log(`${prefix}: ${n} calendar parts of captured emails read by ical.js`);
+    assert.ok(n > 0, 'no calendar was mailed');
   };
 
   j.assertClean = () => {
@@ -214,6 +238,12 @@ export function parisInstant(date, time) {
     t += Date.UTC(y, mo - 1, d, h, mi) - Date.UTC(py, pmo - 1, pd, ph, pmi);
   }
   return new Date(t);
+}
+
+// parisDay is the Paris date (YYYY-MM-DD, as a date input wants it) n
+// days from now.
+export function parisDay(n) {
+  return parisParts(new Date(Date.now() + n * 86400000)).date;
 }
 
 // addDays shifts a YYYY-MM-DD date.
