@@ -18,6 +18,7 @@ import (
 	"github.com/dnum-sociaux/agora/internal/invite"
 	"github.com/dnum-sociaux/agora/internal/mail"
 	"github.com/dnum-sociaux/agora/internal/markdown"
+	"github.com/dnum-sociaux/agora/internal/render"
 	"github.com/dnum-sociaux/agora/models"
 )
 
@@ -65,10 +66,25 @@ type Mail struct {
 	WasConfirmed bool
 	ByOrganiser  bool
 	Links        Links
+
+	lines []string // placeholders for WorkshopLines in a cached rendering
 }
 
 // Confirmed tells whether the registration holds a place.
 func (m Mail) Confirmed() bool { return m.Registration.State == models.RegConfirmed }
+
+// WorkshopLines are the person's workshop choices as the email lists them
+// ("Titre, date : état"), one line each.
+func (m Mail) WorkshopLines() []string {
+	if m.lines != nil {
+		return m.lines
+	}
+	out := make([]string, len(m.Workshops))
+	for i, c := range m.Workshops {
+		out[i] = c.Session.Title + ", " + render.DateTimeFR(c.Session.StartsAt) + " : " + c.StateLabel()
+	}
+	return out
+}
 
 // EventURL is the public page of an event.
 func (n *Notifier) EventURL(e *models.Event) string { return n.BaseURL + "/events/" + e.ID }
@@ -240,6 +256,7 @@ const (
 	phCode   = "QZ7XW9KJ" // 8 characters, like a check-in code
 	phShown  = "QZ7X-W9KJ"
 	phQR     = "AgoraPhQR7Q"
+	phLine   = "AgoraPhLine%dQ" // one per workshop line
 )
 
 type renderKey struct {
@@ -250,23 +267,16 @@ type renderKey struct {
 	state           models.RegState
 	mode            models.Mode
 	byCorrespondent bool
-	workshops       string // the workshop (or the list of choices) the email shows, with their versions and states
+	workshop        string // the workshop the email is about, with its version and state
+	lines           int    // how many workshop choices it lists (their lines are values, like the name)
 }
 
-// workshopsKey names what an email shows of workshops.
-func workshopsKey(m *Mail) string {
-	var b strings.Builder
-	add := func(c *models.WorkshopChoice) {
-		fmt.Fprintf(&b, "%s/%d/%d/%s;", c.Session.ID, c.Session.Sequence, c.Session.UpdatedAt.UnixNano(), c.State)
+// workshopKey names the workshop an email is about.
+func workshopKey(m *Mail) string {
+	if c := m.Workshop; c != nil {
+		return fmt.Sprintf("%s/%d/%d/%s", c.Session.ID, c.Session.Sequence, c.Session.UpdatedAt.UnixNano(), c.State)
 	}
-	if m.Workshop != nil {
-		add(m.Workshop)
-	}
-	b.WriteString("|")
-	for i := range m.Workshops {
-		add(&m.Workshops[i])
-	}
-	return b.String()
+	return ""
 }
 
 type renderedMail struct {
@@ -297,7 +307,7 @@ func (n *Notifier) compose(kind, key string, m Mail) (models.OutboxMessage, erro
 		return n.Mail.Compose(kind, key, r.Email, "event_notice", m)
 	}
 	k := renderKey{event: m.Event.ID, updated: m.Event.UpdatedAt.UnixNano(), seq: m.Event.Sequence, kind: m.Kind, state: r.State,
-		mode: r.Mode, byCorrespondent: r.RegisteredBy != "", workshops: workshopsKey(&m)}
+		mode: r.Mode, byCorrespondent: r.RegisteredBy != "", workshop: workshopKey(&m), lines: len(m.Workshops)}
 	n.cache.mu.Lock()
 	tmpl, ok := n.cache.m[k]
 	n.cache.mu.Unlock()
@@ -310,6 +320,10 @@ func (n *Notifier) compose(kind, key string, m Mail) (models.OutboxMessage, erro
 		}
 		if m.Links.QR != "" {
 			pm.Links.QR = phQR
+		}
+		pm.lines = make([]string, len(m.Workshops))
+		for i := range pm.lines {
+			pm.lines[i] = fmt.Sprintf(phLine, i)
 		}
 		msg, err := n.Mail.Compose(kind, key, phEmail, "event_notice", pm)
 		if err != nil {
@@ -328,8 +342,12 @@ func (n *Notifier) compose(kind, key string, m Mail) (models.OutboxMessage, erro
 	}
 	// The person's values replace the placeholders when the message is
 	// read (HTML gets them escaped): the outbox keeps the body once.
+	vars := []string{phName, r.Name, phEmail, r.Email, phManage, m.Links.Manage, phShown, r.DisplayCode(), phCode, r.Code, phQR, m.Links.QR}
+	for i, line := range m.WorkshopLines() {
+		vars = append(vars, fmt.Sprintf(phLine, i), line)
+	}
 	return models.OutboxMessage{DedupeKey: key, Kind: kind, Recipient: models.NormaliseEmail(r.Email), Subject: tmpl.subject,
-		Body: tmpl.body, Vars: []string{phName, r.Name, phEmail, r.Email, phManage, m.Links.Manage, phShown, r.DisplayCode(), phCode, r.Code, phQR, m.Links.QR}}, nil
+		Body: tmpl.body, Vars: vars}, nil
 }
 
 // containsPlaceholder tells whether the event's or the workshops' own text
@@ -348,7 +366,7 @@ func containsPlaceholder(m *Mail) bool {
 		add(&m.Workshops[i])
 	}
 	blob := b.String()
-	for _, p := range []string{phName, phEmail, phManage, phCode, phShown, phQR} {
+	for _, p := range []string{phName, phEmail, phManage, phCode, phShown, phQR, strings.TrimSuffix(phLine, "%dQ")} {
 		if strings.Contains(blob, p) {
 			return true
 		}
