@@ -2,19 +2,19 @@ package mail
 
 import (
 	"bytes"
-	"image"
-	"image/color"
-	"image/png"
-	"sync"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net/textproto"
 	"strings"
+	"sync"
 
 	qrcode "github.com/skip2/go-qrcode"
 
