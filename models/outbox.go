@@ -147,6 +147,22 @@ func scanVars(m *OutboxMessage, vars string) error {
 	return nil
 }
 
+// storeBody stores a shared body unless it is there. On PostgreSQL the
+// statement first takes the bodies' advisory lock, shared, for the rest of
+// the transaction: the retention job, which takes it exclusively, cannot
+// delete the body (found unused) before this transaction's messages that
+// use it are committed, and cannot have deleted it unseen (ADR 0009).
+// Shared holders never wait for one another; the lock is taken again only
+// for a body new to the transaction.
+var storeBody = map[Dialect]string{
+	SQLite: `INSERT INTO outbox_bodies (hash, text_template, html_template, stored_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (hash) DO NOTHING`,
+	Postgres: `WITH guard AS (SELECT pg_advisory_xact_lock_shared(` + fmt.Sprint(outboxBodiesLock) + `))
+		INSERT INTO outbox_bodies (hash, text_template, html_template, stored_at)
+		SELECT CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TIMESTAMP) FROM guard
+		ON CONFLICT (hash) DO NOTHING`,
+}
+
 // Enqueue adds a message to the outbox. A message whose dedupe key is
 // already there is not added again, and queued reports false.
 func (tx *Tx) Enqueue(ctx context.Context, m OutboxMessage) (queued bool, err error) {
@@ -165,8 +181,7 @@ func (tx *Tx) Enqueue(ctx context.Context, m OutboxMessage) (queued bool, err er
 		// Stored once: later messages find it there (and change nothing);
 		// within one transaction, once is enough to know.
 		if !tx.bodies[m.Body.hash] {
-			if _, err := tx.exec(ctx, `INSERT INTO outbox_bodies (hash, text_template, html_template, stored_at) VALUES (?, ?, ?, ?)
-				ON CONFLICT (hash) DO NOTHING`, m.Body.hash, m.Body.Text, m.Body.HTML, now); err != nil {
+			if _, err := tx.exec(ctx, storeBody[tx.dialect], m.Body.hash, m.Body.Text, m.Body.HTML, now); err != nil {
 				return false, fmt.Errorf("enqueue %s: shared body: %w", m.Kind, err)
 			}
 			if tx.bodies == nil {
