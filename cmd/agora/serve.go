@@ -75,6 +75,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Notify: worker.Notify}
 	eventReminders := &jobs.EventReminders{Store: store, Logger: log.With("job", "event_reminders"), Notify: worker.Notify,
 		Notifier: eventmail.New(composer, cfg.BaseURL.String(), inviter.Organizer, time.Now)}
+	retention := &jobs.Retention{Store: store, Mail: cfg.MailRetention, Audit: cfg.AuditRetention, Logger: log.With("job", "retention")}
 	srv := handlers.New(handlers.Deps{
 		Config:     cfg,
 		Store:      store,
@@ -123,6 +124,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	wg.Go(func() { reminders.Run(workCtx) })
 	wg.Go(func() { eventReminders.Run(workCtx) })
 	wg.Go(func() { pollReminders.Run(workCtx) })
+	wg.Go(func() { retention.Run(workCtx) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(ln) }()

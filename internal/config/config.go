@@ -45,6 +45,8 @@ type Config struct {
 	APIRateLimit        int           // API requests per minute per key; 0 disables
 	MailBackoff         time.Duration // first retry delay of the outbox, doubled each attempt
 	MailLease           time.Duration // how long a claimed email stays claimed before another attempt may take it
+	MailRetention       time.Duration // sent and failed emails are deleted this long after; 0 keeps them
+	AuditRetention      time.Duration // audit entries are deleted this long after; 0 keeps them
 }
 
 // OIDC configures login through an OpenID Connect provider (ProConnect).
@@ -93,6 +95,8 @@ var Vars = []Var{
 	{"AGORA_API_RATE_LIMIT", "600", "API requests per minute per API key (0 disables)"},
 	{"AGORA_MAIL_BACKOFF", "30s", "first delay before retrying an email (doubled each attempt, capped at 1h)"},
 	{"AGORA_MAIL_LEASE", "2m", "how long an email being sent stays claimed; after a crash it is retried once this has passed"},
+	{"AGORA_MAIL_RETENTION", "90d", "sent and failed emails are deleted this long after (days, e.g. 90d, or a duration such as 2160h; 0 keeps them)"},
+	{"AGORA_AUDIT_RETENTION", "365d", "audit log entries are deleted this long after (days or a duration; 0 keeps them)"},
 }
 
 // Load reads the configuration through getenv (os.Getenv in main).
@@ -183,6 +187,12 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.MailLease, err = time.ParseDuration(get("AGORA_MAIL_LEASE", "2m")); err != nil || c.MailLease < time.Second {
 		return c, errors.New("AGORA_MAIL_LEASE: must be a duration of at least 1s, such as 2m")
 	}
+	if c.MailRetention, err = parseRetention(get("AGORA_MAIL_RETENTION", "90d")); err != nil {
+		return c, fmt.Errorf("AGORA_MAIL_RETENTION: %v", err)
+	}
+	if c.AuditRetention, err = parseRetention(get("AGORA_AUDIT_RETENTION", "365d")); err != nil {
+		return c, fmt.Errorf("AGORA_AUDIT_RETENTION: %v", err)
+	}
 	if key := get("AGORA_SECRET_KEY", ""); key != "" {
 		if len(key) < 32 {
 			return c, errors.New("AGORA_SECRET_KEY: must be at least 32 characters")
@@ -198,6 +208,31 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// parseRetention reads a retention limit: a number of days ("90d"), a Go
+// duration ("2160h") or 0 (keep for ever). Less than a day is refused: a
+// slip such as 90m would delete almost everything.
+func parseRetention(v string) (time.Duration, error) {
+	if v == "0" {
+		return 0, nil
+	}
+	var d time.Duration
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 100*365 {
+			return 0, errors.New("must be a number of days such as 90d, a duration such as 2160h, or 0")
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else if parsed, err := time.ParseDuration(v); err == nil {
+		d = parsed
+	} else {
+		return 0, errors.New("must be a number of days such as 90d, a duration such as 2160h, or 0")
+	}
+	if d < 24*time.Hour {
+		return 0, errors.New("must be at least one day (1d), or 0 to keep everything")
+	}
+	return d, nil
 }
 
 func loadOIDC(get func(name, def string) string, env string) (OIDC, error) {

@@ -3,6 +3,7 @@ package config_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dnum-sociaux/agora/internal/config"
 )
@@ -47,6 +48,27 @@ func TestOIDCConfiguration(t *testing.T) {
 	} {
 		if _, err := load(tc.vars); err == nil || !strings.HasPrefix(err.Error(), tc.name+":") {
 			t.Errorf("%v: err = %v, want one naming %s", tc.vars, err, tc.name)
+		}
+	}
+}
+
+func TestRetentionConfiguration(t *testing.T) {
+	c, err := load(nil)
+	if err != nil || c.MailRetention != 90*24*time.Hour || c.AuditRetention != 365*24*time.Hour {
+		t.Fatalf("defaults: mail %v, audit %v, %v", c.MailRetention, c.AuditRetention, err)
+	}
+	c, err = load(map[string]string{"AGORA_MAIL_RETENTION": "30d", "AGORA_AUDIT_RETENTION": "0"})
+	if err != nil || c.MailRetention != 30*24*time.Hour || c.AuditRetention != 0 {
+		t.Fatalf("30d and 0: mail %v, audit %v, %v", c.MailRetention, c.AuditRetention, err)
+	}
+	if c, err = load(map[string]string{"AGORA_MAIL_RETENTION": "2160h"}); err != nil || c.MailRetention != 90*24*time.Hour {
+		t.Fatalf("2160h: %v, %v", c.MailRetention, err)
+	}
+	for _, v := range []string{"90m", "12h", "-3d", "d", "quatre-vingt-dix jours", "0d"} {
+		for _, name := range []string{"AGORA_MAIL_RETENTION", "AGORA_AUDIT_RETENTION"} {
+			if _, err := load(map[string]string{name: v}); err == nil || !strings.HasPrefix(err.Error(), name+":") {
+				t.Errorf("%s=%q: err = %v, want one naming it", name, v, err)
+			}
 		}
 	}
 }
