@@ -400,12 +400,17 @@ func (d *DB) workshopConfirmed(ctx context.Context, sessionID string) (int, erro
 
 // eventWorkshops returns, by id, those of ids that are scheduled workshops
 // of the event, with the places they have taken, in one query.
+//
+// The sessions are read by primary key and the rest is checked here: with
+// the event's conditions in the WHERE clause, SQLite walked the event's
+// index through all its sessions (100 at the product event) on every
+// registration.
 func (d *DB) eventWorkshops(ctx context.Context, eventID string, ids []string) (map[string]Session, error) {
-	args := []any{eventID, SlotWorkshop, SessionScheduled}
-	for _, id := range ids {
-		args = append(args, id)
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
 	}
-	rows, err := d.query(ctx, "SELECT "+sessionColumns+" FROM sessions s WHERE s.event_id = ? AND s.programme_kind = ? AND s.status = ? AND s.id IN ("+
+	rows, err := d.query(ctx, "SELECT "+sessionColumns+", s.event_id, s.programme_kind FROM sessions s WHERE s.id IN ("+
 		strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+")", args...)
 	if err != nil {
 		return nil, fmt.Errorf("workshops of %s: %w", eventID, err)
@@ -413,11 +418,14 @@ func (d *DB) eventWorkshops(ctx context.Context, eventID string, ids []string) (
 	defer rows.Close()
 	out := map[string]Session{}
 	for rows.Next() {
-		s, err := scanSession(rows)
+		var event, kind nullStr
+		s, err := scanSession(rows, &event, &kind)
 		if err != nil {
 			return nil, err
 		}
-		out[s.ID] = s
+		if event.String == eventID && kind.String == string(SlotWorkshop) && s.Status == SessionScheduled {
+			out[s.ID] = s
+		}
 	}
 	return out, rows.Err()
 }

@@ -261,3 +261,32 @@ func TestEachWorkshopParticipant(t *testing.T) {
 		}
 	})
 }
+
+// Neither an unknown session, a workshop of another event, nor a cancelled
+// workshop can be chosen (the sessions are read by id, the rest checked).
+func TestWorkshopChoiceMustBeOfTheEvent(t *testing.T) {
+	clock := testutil.NewClock()
+	s := testutil.SQLite(t, clock.Now)
+	f := newEventFixture(t, s, clock, 2, models.ModesOnsite, nil)
+	other := *f
+	testutil.MustTx(t, s, func(tx *models.Tx) error {
+		var err error
+		other.event, err = tx.CreateEvent(context.Background(), models.Actor{UserID: f.org.ID}, "agora.example.fr", models.EventInput{
+			Title: "Autre journée", StartsAt: f.event.StartsAt, EndsAt: f.event.EndsAt, Capacity: 10, Modes: models.ModesOnsite})
+		return err
+	})
+	elsewhere := other.slot("Ailleurs", models.SlotWorkshop, time.Hour, 2*time.Hour, 5)
+	gone := f.slot("Annulé", models.SlotWorkshop, 6*time.Hour, 7*time.Hour, 5)
+	testutil.MustTx(t, s, func(tx *models.Tx) error {
+		return tx.CancelSlot(context.Background(), models.NoNotify, models.Actor{}, f.event.ID, gone.ID)
+	})
+	for name, id := range map[string]string{"unknown": "01NOTASESSION0000000000000", "other-event": elsewhere.ID, "cancelled": gone.ID} {
+		if _, err := f.registerWith(name+"@x.fr", id); !errors.Is(err, models.ErrUnknownWorkshop) {
+			t.Errorf("%s workshop: %v, want ErrUnknownWorkshop", name, err)
+		}
+	}
+	ok := f.slot("Ouvert", models.SlotWorkshop, time.Hour, 2*time.Hour, 5)
+	if _, err := f.registerWith("ok@x.fr", ok.ID); err != nil {
+		t.Fatalf("a scheduled workshop of the event: %v", err)
+	}
+}
