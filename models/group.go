@@ -735,6 +735,13 @@ func (tx *Tx) RemoveMember(ctx context.Context, by User, groupID, userID string)
 			return nil, err
 		}
 	}
+	return tx.dropMember(ctx, groupID, userID)
+}
+
+// dropMember takes userID out of a group whose row the caller has locked,
+// with their answers to its open polls and upcoming sessions; it returns
+// who got the places freed.
+func (tx *Tx) dropMember(ctx context.Context, groupID, userID string) ([]Promotion, error) {
 	if _, err := tx.exec(ctx, "DELETE FROM group_members WHERE group_id = ? AND user_id = ?", groupID, userID); err != nil {
 		return nil, fmt.Errorf("remove member %s from %s: %w", userID, groupID, err)
 	}
