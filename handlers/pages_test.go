@@ -58,6 +58,7 @@ func TestEveryPageRenders(t *testing.T) {
 		{"/login/sent", all(200, "Vérifiez votre messagerie")},
 		{"/login/" + token, all(200, "Se connecter à Agora")},
 		{"/profile", loggedIn("Mon profil")},
+		{"/profile/delete", loggedIn("Supprimer mon compte")},
 		{"/welcome", map[string]want{"anonymous": login, "agent": login, "organiser": login, "admin": login}},
 		{"/admin", adminOnly("Administration")},
 		{"/admin/users", adminOnly("Utilisateurs")},
@@ -71,6 +72,7 @@ func TestEveryPageRenders(t *testing.T) {
 		{"/admin/audit?action=login", adminOnly("Journal d'audit")},
 		{"/nulle-part", all(404, "Page non trouvée")},
 		{"/admin/outbox/inconnu", map[string]want{"anonymous": login, "agent": forbidden, "organiser": forbidden, "admin": {404, "Page non trouvée"}}},
+		{"/admin/users/inconnu/delete", map[string]want{"anonymous": login, "agent": forbidden, "organiser": forbidden, "admin": {404, "Page non trouvée"}}},
 	}
 	for _, pg := range pages {
 		for who, w := range pg.want {
