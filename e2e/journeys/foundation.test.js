@@ -2,7 +2,8 @@
 // at start; an agent asks for a login link, the admin reads it in
 // Administration › Courriels, the agent logs in with it, fills the welcome
 // form and edits the profile; the admin manages directions and reads the
-// outbox and the audit log. Every page reached is checked (axe-core WCAG 2.1
+// outbox and the audit log; the agent deletes the account (the last admin
+// is told why they cannot). Every page reached is checked (axe-core WCAG 2.1
 // A/AA, 320 px, console), keyboard use is checked on the login page, and
 // Lighthouse's accessibility score on the main pages.
 import { test } from 'node:test';
@@ -148,6 +149,35 @@ test('keyboard only: the skip link comes first, focus is visible, the login form
 }));
 
 test('Lighthouse accessibility is 100 on the main pages', { timeout: 240000 }, j.step('lighthouse', () =>
-  j.lighthouse([['nobody', '/login'], ['agent', '/'], ['agent', '/profile'], ['admin', '/admin'], ['admin', '/admin/outbox']])));
+  j.lighthouse([['nobody', '/login'], ['agent', '/'], ['agent', '/profile'], ['agent', '/profile/delete'], ['admin', '/admin'], ['admin', '/admin/outbox']])));
+
+test('the agent deletes the account from the profile; the last admin cannot', j.step('account-delete', async () => {
+  const page = j.page;
+  await j.switchTo('agent');
+  await page.goto(`${j.base}/profile`);
+  await page.getByRole('link', { name: 'Supprimer mon compte' }).click();
+  await page.waitForURL((u) => u.pathname === '/profile/delete');
+  await j.check('account-delete');
+  assert.match(await page.content(), /Ce qui est conservé/);
+  // Not ticked: the error under the box, nothing deleted.
+  await page.getByRole('button', { name: 'Supprimer mon compte' }).click();
+  await page.locator('#confirm-error').waitFor();
+  await j.check('account-delete-unticked');
+  await page.getByText('Je comprends que la suppression de mon compte est définitive').click();
+  await page.getByRole('button', { name: 'Supprimer mon compte' }).click();
+  await page.waitForURL((u) => u.pathname === '/');
+  await j.check('account-deleted');
+  assert.match(await page.content(), /Votre compte Agora est supprimé/);
+  await page.goto(`${j.base}/profile`);
+  assert.equal(new URL(page.url()).pathname, '/login', 'still logged in after deleting the account');
+
+  await j.switchTo('admin');
+  await page.goto(`${j.base}/admin/users`);
+  assert.doesNotMatch(await page.content(), /camille\.martin@sg\.social\.gouv\.fr/);
+  await page.goto(`${j.base}/profile/delete`);
+  await j.check('account-delete-blocked');
+  assert.match(await page.content(), /Agora n’a pas d’autre administrateur/);
+  assert.equal(await page.getByRole('button', { name: 'Supprimer mon compte' }).count(), 0, 'the last admin is offered the button');
+}));
 
 test('every page reached: zero axe-core violations, no horizontal scroll at 320 px, no console error', () => j.assertClean());
