@@ -19,9 +19,14 @@ type dataExport struct {
 	ExportedAt    time.Time           `json:"exported_at"`
 	Account       dataAccount         `json:"account"`
 	Memberships   []dataMembership    `json:"memberships"`
+	JoinRequests  []dataJoinRequest   `json:"join_requests"`
 	SessionAnswer []dataSessionAnswer `json:"session_answers"`
 	Registrations []dataRegistration  `json:"event_registrations"`
 	PollVotes     []dataPollVote      `json:"poll_votes"`
+	// The audit log: what the person did, and what others (or Agora) did
+	// to their account, without naming those others.
+	AuditByYou    []dataAuditEntry `json:"audit_entries_by_you"`
+	AuditAboutYou []dataAuditEntry `json:"audit_entries_about_your_account"`
 }
 
 type dataAccount struct {
@@ -36,9 +41,29 @@ type dataAccount struct {
 }
 
 type dataMembership struct {
-	GroupID    string `json:"group_id"`
-	GroupTitle string `json:"group_title"`
-	Role       string `json:"role"`
+	GroupID     string    `json:"group_id"`
+	GroupTitle  string    `json:"group_title"`
+	GroupStatus string    `json:"group_status"` // proposed, active, archived, rejected
+	Role        string    `json:"role"`
+	Invitations bool      `json:"calendar_invitations"`
+	JoinedAt    time.Time `json:"joined_at"`
+}
+
+type dataJoinRequest struct {
+	GroupID     string     `json:"group_id"`
+	GroupTitle  string     `json:"group_title"`
+	Message     string     `json:"message"`
+	Status      string     `json:"status"` // pending, accepted, declined
+	RequestedAt time.Time  `json:"requested_at"`
+	DecidedAt   *time.Time `json:"decided_at,omitempty"`
+}
+
+type dataAuditEntry struct {
+	At         time.Time `json:"at"`
+	Action     string    `json:"action"`
+	TargetType string    `json:"target_type,omitempty"`
+	TargetID   string    `json:"target_id,omitempty"`
+	Detail     string    `json:"detail,omitempty"`
 }
 
 type dataSessionAnswer struct {
@@ -117,15 +142,25 @@ func (s *Server) collectOwnData(ctx context.Context, u *models.User) (dataExport
 			ID: u.ID, Email: u.Email, Name: u.Name, Direction: u.DirectionCode, Role: string(u.Role),
 			NotifyEmail: u.NotifyEmail, CreatedAt: u.CreatedAt.UTC(), LastLoginAt: optTime(u.LastLoginAt.UTC()),
 		},
-		Memberships: []dataMembership{}, SessionAnswer: []dataSessionAnswer{},
+		Memberships: []dataMembership{}, JoinRequests: []dataJoinRequest{}, SessionAnswer: []dataSessionAnswer{},
 		Registrations: []dataRegistration{}, PollVotes: []dataPollVote{},
+		AuditByYou: []dataAuditEntry{}, AuditAboutYou: []dataAuditEntry{},
 	}
-	groups, err := db.UserGroups(ctx, u.ID)
+	groups, err := db.UserMemberships(ctx, u.ID)
 	if err != nil {
 		return out, err
 	}
 	for _, g := range groups {
-		out.Memberships = append(out.Memberships, dataMembership{GroupID: g.ID, GroupTitle: g.Title, Role: string(g.ViewerRole)})
+		out.Memberships = append(out.Memberships, dataMembership{GroupID: g.GroupID, GroupTitle: g.GroupTitle,
+			GroupStatus: string(g.GroupStatus), Role: string(g.Role), Invitations: g.Invitations, JoinedAt: g.JoinedAt})
+	}
+	requests, err := db.UserJoinRequests(ctx, u.ID)
+	if err != nil {
+		return out, err
+	}
+	for _, r := range requests {
+		out.JoinRequests = append(out.JoinRequests, dataJoinRequest{GroupID: r.GroupID, GroupTitle: r.GroupTitle, Message: r.Message,
+			Status: r.Status, RequestedAt: r.CreatedAt, DecidedAt: optTime(r.DecidedAt)})
 	}
 	answers, err := db.UserSessionAnswers(ctx, u.ID)
 	if err != nil {
@@ -181,6 +216,17 @@ func (s *Server) collectOwnData(ctx context.Context, u *models.User) (dataExport
 			PollID: v.PollID, PollTitle: v.PollTitle, GroupID: v.GroupID, SlotStart: v.StartsAt, SlotEnd: v.EndsAt,
 			Vote: string(v.Vote), VotedAt: v.VotedAt,
 		})
+	}
+	made, about, err := db.UserAuditEntries(ctx, u.ID)
+	if err != nil {
+		return out, err
+	}
+	for _, e := range made {
+		out.AuditByYou = append(out.AuditByYou, dataAuditEntry{At: e.At, Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID, Detail: e.Detail})
+	}
+	for _, e := range about {
+		// Who did it is left out: another person's account, or Agora.
+		out.AuditAboutYou = append(out.AuditAboutYou, dataAuditEntry{At: e.At, Action: e.Action, Detail: e.Detail})
 	}
 	return out, nil
 }

@@ -129,3 +129,80 @@ func TestProfileDataExport(t *testing.T) {
 		t.Fatalf("anonymous: %d %q", anon.Status, anon.Header.Get("Location"))
 	}
 }
+
+// The export also holds the groups since archived, the join requests
+// (pending and declined), and the audit entries: what the person did, and
+// what was done to their account, without saying by whom.
+func TestProfileDataExportArchivedGroupsRequestsAudit(t *testing.T) {
+	ts := newTestServer(t)
+	admin, _ := ts.loginAs("admin@example.org", models.RoleAdmin)
+	org, _ := ts.loginAs("orga@example.org", models.RoleOrganiser)
+	alice, aliceUser := ts.loginAs("alice@example.org", models.RoleAgent)
+	old := org.createGroup("Ancien groupe", models.JoinOpen, "")
+	mustRedirect(t, alice.post("/groups/"+old+"/join", nil), "join")
+	mustRedirect(t, org.post("/groups/"+old+"/status", url.Values{"status": {"archived"}}), "archive")
+	pending := org.createGroup("Sur demande", models.JoinApproval, "")
+	declined := org.createGroup("Refusé", models.JoinApproval, "")
+	for _, gid := range []string{pending, declined} {
+		mustRedirect(t, alice.post("/groups/"+gid+"/request", url.Values{"message": {"Je voudrais participer."}}), "request")
+	}
+	mustRedirect(t, org.post("/groups/"+declined+"/requests/"+aliceUser.ID, url.Values{"decision": {"decline"}}), "decline")
+	mustRedirect(t, admin.post("/admin/users/"+aliceUser.ID+"/role", url.Values{"role": {"organiser"}}), "role")
+
+	p := alice.get("/profile/data")
+	var got struct {
+		Memberships []struct {
+			GroupID     string `json:"group_id"`
+			GroupStatus string `json:"group_status"`
+			Role        string
+			JoinedAt    string `json:"joined_at"`
+		}
+		JoinRequests []struct {
+			GroupID   string `json:"group_id"`
+			Status    string
+			Message   string
+			DecidedAt *string `json:"decided_at"`
+		} `json:"join_requests"`
+		ByYou []struct {
+			Action   string
+			TargetID string `json:"target_id"`
+		} `json:"audit_entries_by_you"`
+		AboutYou []struct {
+			Action, Detail string
+		} `json:"audit_entries_about_your_account"`
+	}
+	if err := json.Unmarshal([]byte(p.Body), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, p.Body)
+	}
+	if len(got.Memberships) != 1 || got.Memberships[0].GroupID != old || got.Memberships[0].GroupStatus != "archived" ||
+		got.Memberships[0].Role != "member" || got.Memberships[0].JoinedAt == "" {
+		t.Errorf("memberships: %+v", got.Memberships)
+	}
+	requests := map[string]string{}
+	for _, r := range got.JoinRequests {
+		requests[r.GroupID] = r.Status
+		if r.Message != "Je voudrais participer." || (r.Status == "declined") != (r.DecidedAt != nil) {
+			t.Errorf("request: %+v", r)
+		}
+	}
+	if len(requests) != 2 || requests[pending] != "pending" || requests[declined] != "declined" {
+		t.Errorf("join requests: %+v", got.JoinRequests)
+	}
+	by := map[string]bool{}
+	for _, e := range got.ByYou {
+		by[e.Action+" "+e.TargetID] = true
+	}
+	if !by["group.join "+old] || !by["group.request "+pending] || !by["login "+aliceUser.ID] {
+		t.Errorf("entries by alice: %+v", got.ByYou)
+	}
+	var role bool
+	for _, e := range got.AboutYou {
+		role = role || e.Action == "user.role" && e.Detail == "agent → organiser"
+	}
+	if !role {
+		t.Errorf("entries about alice's account: %+v", got.AboutYou)
+	}
+	if strings.Contains(p.Body, "admin@example.org") || strings.Contains(p.Body, "orga@example.org") {
+		t.Errorf("the export names who acted on the account:\n%s", p.Body)
+	}
+}

@@ -77,16 +77,17 @@ func (d *DB) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, int, e
 	if err != nil {
 		return nil, 0, fmt.Errorf("list audit: %w", err)
 	}
-	defer rows.Close()
-	var out []AuditEntry
-	for rows.Next() {
-		var e AuditEntry
-		var actor nullStr
-		if err := rows.Scan(&e.ID, &e.At, &actor, &e.ActorEmail, &e.Action, &e.TargetType, &e.TargetID, &e.Detail, &e.RequestID); err != nil {
-			return nil, 0, fmt.Errorf("scan audit: %w", err)
-		}
-		e.ActorID = actor.String
-		out = append(out, e)
+	out, err := collect(rows, scanAudit)
+	return out, total, err
+}
+
+func scanAudit(row rowScanner) (AuditEntry, error) {
+	var e AuditEntry
+	var actor nullStr
+	if err := row.Scan(&e.ID, &e.At, &actor, &e.ActorEmail, &e.Action, &e.TargetType, &e.TargetID, &e.Detail, &e.RequestID); err != nil {
+		return e, fmt.Errorf("scan audit: %w", err)
 	}
-	return out, total, rows.Err()
+	e.ActorID = actor.String
+	e.At = e.At.UTC()
+	return e, nil
 }

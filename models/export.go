@@ -72,3 +72,77 @@ func (d *DB) UserAllPollVotes(ctx context.Context, userID string) ([]UserPollVot
 	}
 	return out, rows.Err()
 }
+
+// UserMembership is one of a user's groups, whatever the group's status
+// (archived ones too).
+type UserMembership struct {
+	GroupID     string
+	GroupTitle  string
+	GroupStatus GroupStatus
+	Role        MemberRole
+	Invitations bool // receives the group's calendar invitations
+	JoinedAt    time.Time
+}
+
+// UserMemberships returns every group userID belongs to, by title.
+func (d *DB) UserMemberships(ctx context.Context, userID string) ([]UserMembership, error) {
+	rows, err := d.query(ctx, `SELECT g.id, g.title, g.status, m.role, m.invitations, m.joined_at
+		FROM group_members m JOIN work_groups g ON g.id = m.group_id WHERE m.user_id = ? ORDER BY g.title, g.id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("memberships of %s: %w", userID, err)
+	}
+	return collect(rows, func(row rowScanner) (UserMembership, error) {
+		var m UserMembership
+		err := row.Scan(&m.GroupID, &m.GroupTitle, &m.GroupStatus, &m.Role, &m.Invitations, &m.JoinedAt)
+		m.JoinedAt = m.JoinedAt.UTC()
+		return m, err
+	})
+}
+
+// UserJoinRequest is one of a user's requests to join a group on approval.
+type UserJoinRequest struct {
+	GroupID    string
+	GroupTitle string
+	Message    string
+	Status     string // pending, accepted, declined
+	CreatedAt  time.Time
+	DecidedAt  time.Time // zero while pending
+}
+
+// UserJoinRequests returns every request userID made, newest first.
+func (d *DB) UserJoinRequests(ctx context.Context, userID string) ([]UserJoinRequest, error) {
+	rows, err := d.query(ctx, `SELECT g.id, g.title, r.message, r.status, r.created_at, r.decided_at
+		FROM group_requests r JOIN work_groups g ON g.id = r.group_id WHERE r.user_id = ? ORDER BY r.created_at DESC, g.id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("join requests of %s: %w", userID, err)
+	}
+	return collect(rows, func(row rowScanner) (UserJoinRequest, error) {
+		var r UserJoinRequest
+		var decided nullTime
+		err := row.Scan(&r.GroupID, &r.GroupTitle, &r.Message, &r.Status, &r.CreatedAt, &decided)
+		r.CreatedAt, r.DecidedAt = r.CreatedAt.UTC(), decided.Time.UTC()
+		return r, err
+	})
+}
+
+// UserAuditEntries returns, newest first, the audit entries userID made
+// and those made by others (or by Agora) about their account.
+func (d *DB) UserAuditEntries(ctx context.Context, userID string) (made, about []AuditEntry, err error) {
+	rows, err := d.query(ctx, `SELECT id, at, actor_id, actor_email, action, target_type, target_id, detail, request_id
+		FROM audit_log WHERE actor_id = ? OR (target_type = 'user' AND target_id = ?) ORDER BY at DESC, id DESC`, userID, userID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("audit entries of %s: %w", userID, err)
+	}
+	all, err := collect(rows, scanAudit)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range all {
+		if e.ActorID == userID {
+			made = append(made, e)
+		} else {
+			about = append(about, e)
+		}
+	}
+	return made, about, nil
+}
