@@ -303,3 +303,42 @@ func TestEraseUserBlocked(t *testing.T) {
 }
 
 func fmt_(s []string) string { return strings.Join(s, ", ") }
+
+// The two organisers of a group erasing their accounts at the same time:
+// one goes, the other is told the group would have no organiser left.
+func TestEraseUserConcurrentLastOrganisers(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		alice := f.user("alice@agora.test", models.RoleOrganiser)
+		bob := f.user("bob@agora.test", models.RoleOrganiser)
+		g := f.group(alice, models.GroupInput{Title: "Binôme"})
+		f.join(bob, g.ID)
+		f.must(func(tx *models.Tx) error { return tx.SetMemberRole(f.ctx, alice, g.ID, bob.ID, models.RoleGroupOrganiser) })
+		errs := make(chan error, 2)
+		for _, u := range []models.User{alice, bob} {
+			go func() {
+				errs <- f.tx(func(tx *models.Tx) error {
+					_, err := tx.EraseUser(f.ctx, models.NoNotify, models.Actor{UserID: u.ID}, u.ID)
+					return err
+				})
+			}()
+		}
+		var blocked, ok int
+		for range 2 {
+			var b *models.ErasureBlocked
+			switch err := <-errs; {
+			case err == nil:
+				ok++
+			case errors.As(err, &b) && fmt_(b.Groups) == "Binôme":
+				blocked++
+			default:
+				t.Fatal(err)
+			}
+		}
+		if ok != 1 || blocked != 1 {
+			t.Fatalf("%d erased, %d refused; want one of each", ok, blocked)
+		}
+		if orgs, err := f.s.Organisers(f.ctx, g.ID); err != nil || len(orgs) != 1 {
+			t.Fatalf("organisers left: %v %v", orgs, err)
+		}
+	})
+}
