@@ -312,7 +312,9 @@ func TestEraseUserConcurrentLastOrganisers(t *testing.T) {
 		bob := f.user("bob@agora.test", models.RoleOrganiser)
 		g := f.group(alice, models.GroupInput{Title: "Binôme"})
 		f.join(bob, g.ID)
-		f.must(func(tx *models.Tx) error { return tx.SetMemberRole(f.ctx, alice, g.ID, bob.ID, models.RoleGroupOrganiser) })
+		f.must(func(tx *models.Tx) error {
+			return tx.SetMemberRole(f.ctx, alice, g.ID, bob.ID, models.RoleGroupOrganiser)
+		})
 		errs := make(chan error, 2)
 		for _, u := range []models.User{alice, bob} {
 			go func() {
