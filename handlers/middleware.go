@@ -206,16 +206,23 @@ func (s *Server) loadSession(c *gin.Context) {
 		c.Set(ctxUser, &u)
 		c.Set(ctxSession, secret)
 		// Record activity at most once a minute: no write on every request.
-		// Through the group commit: when thousands of agents arrive at
-		// once (the registration opening), their marks share the
-		// transactions of the registrations instead of each committing
-		// alone on the single SQLite writer.
+		// Through the group commit, without waiting for it when writes are
+		// being committed: when thousands of agents arrive at once (the
+		// registration opening), their marks join the registrations'
+		// transactions, and each request waits for one commit (its own
+		// write's), not two. A mark lost in a crash only shortens an idle
+		// session by a minute. The function may run after the request: it
+		// uses nothing of the gin context.
 		if s.Now().Sub(sess.LastSeenAt) > time.Minute {
-			if err := s.Store.Batch(c.Request.Context(), func(tx *models.Tx) error {
-				return tx.TouchWebSession(c.Request.Context(), secret)
-			}); err != nil {
-				s.log(c).Warn("touch session", "error", err)
+			ctx, log := context.WithoutCancel(c.Request.Context()), s.log(c)
+			touch := func(tx *models.Tx) error {
+				err := tx.TouchWebSession(ctx, secret)
+				if err != nil {
+					log.Warn("touch session", "error", err)
+				}
+				return err
 			}
+			_ = s.Store.BatchLater(ctx, touch) // touch logs its own error
 		}
 	}
 	c.Next()

@@ -29,10 +29,11 @@ type Batcher struct {
 }
 
 type batchJob struct {
-	fn   func(tx *Tx) error
-	err  error
-	done chan struct{}
-	lead chan struct{} // closed when this job's caller is to run the next batch
+	fn       func(tx *Tx) error
+	err      error
+	done     chan struct{}
+	lead     chan struct{} // closed when this job's caller is to run the next batch
+	detached bool          // queued by Later: nobody waits for it (or leads for it)
 }
 
 // NewBatcher returns a Batcher of at most max writes per transaction
@@ -62,9 +63,26 @@ func (b *Batcher) Do(ctx context.Context, fn func(tx *Tx) error) error {
 		case <-j.lead:
 		}
 	}
-	b.lead(context.WithoutCancel(ctx))
+	b.lead(context.WithoutCancel(ctx), j)
 	<-j.done
 	return j.err
+}
+
+// Later queues fn for the batch being prepared and returns at once, when
+// batches are being committed; otherwise it runs fn now, like Do. It is for
+// writes whose loss in a crash harms nothing, such as a session's activity
+// mark: the caller learns nothing of their outcome (fn reports its own
+// errors), and a request that makes one does not wait for a batch before
+// the write it came for.
+func (b *Batcher) Later(ctx context.Context, fn func(tx *Tx) error) error {
+	b.mu.Lock()
+	if b.running {
+		b.pending = append(b.pending, &batchJob{fn: fn, done: make(chan struct{}), detached: true})
+		b.mu.Unlock()
+		return nil
+	}
+	b.mu.Unlock()
+	return b.Do(ctx, fn)
 }
 
 // Pending tells how many writes wait for a batch (tests, metrics).
@@ -89,20 +107,37 @@ func call(tx *Tx, j *batchJob) (err error) {
 // line), then hands the lead to the first write still waiting, if any. A
 // leader that went on committing batches for the others would answer its
 // own request only once the queue ran dry: seconds, in a burst.
-func (b *Batcher) lead(ctx context.Context) {
-	b.mu.Lock()
-	n := min(len(b.pending), b.max)
-	batch := b.pending[:n:n]
-	b.pending = b.pending[n:]
-	b.mu.Unlock()
-	b.run(ctx, batch)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.pending) == 0 {
-		b.running = false
-		return
+//
+// The leader goes on while its own write still waits (beyond the size of a
+// batch) or while only writes queued by Later, whose callers do not wait,
+// remain.
+func (b *Batcher) lead(ctx context.Context, own *batchJob) {
+	for {
+		b.mu.Lock()
+		n := min(len(b.pending), b.max)
+		batch := b.pending[:n:n]
+		b.pending = b.pending[n:]
+		b.mu.Unlock()
+		b.run(ctx, batch)
+		b.mu.Lock()
+		if len(b.pending) == 0 {
+			b.running = false
+			b.mu.Unlock()
+			return
+		}
+		select {
+		case <-own.done:
+			for _, j := range b.pending {
+				if !j.detached {
+					close(j.lead)
+					b.mu.Unlock()
+					return
+				}
+			}
+		default:
+		}
+		b.mu.Unlock()
 	}
-	close(b.pending[0].lead)
 }
 
 func (b *Batcher) run(ctx context.Context, batch []*batchJob) {

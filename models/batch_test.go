@@ -137,3 +137,75 @@ func TestBatcherLeaderHandsOver(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Later returns at once while a batch is being committed; its write goes
+// with a later batch, led by a caller who waits, or by the leader itself
+// when nobody else waits. When nothing is being committed it writes now.
+func TestBatcherLater(t *testing.T) {
+	s := testutil.SQLite(t, nil)
+	ctx := context.Background()
+	b := s.NewBatcher(1)
+	save := func(code string) func(tx *models.Tx) error {
+		return func(tx *models.Tx) error {
+			return tx.SaveDirection(ctx, models.Direction{Code: code, Name: code, Active: true})
+		}
+	}
+	has := func(code string) bool {
+		dirs, err := s.ListDirections(ctx, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range dirs {
+			if d.Code == code {
+				return true
+			}
+		}
+		return false
+	}
+	// Idle: written before Later returns.
+	if err := b.Later(ctx, save("IDLE")); err != nil || !has("IDLE") {
+		t.Fatalf("later while idle: %v, written %v", err, has("IDLE"))
+	}
+	for _, waiter := range []bool{true, false} {
+		running, release := make(chan struct{}), make(chan struct{})
+		leaderDone := make(chan error, 1)
+		suffix := map[bool]string{true: "W", false: "N"}[waiter]
+		go func() {
+			leaderDone <- b.Do(ctx, func(tx *models.Tx) error {
+				close(running)
+				<-release
+				return save("L" + suffix)(tx)
+			})
+		}()
+		<-running
+		if err := b.Later(ctx, save("D"+suffix)); err != nil { // returns while the batch is blocked
+			t.Fatal(err)
+		}
+		waiterDone := make(chan error, 1)
+		if waiter {
+			go func() { waiterDone <- b.Do(ctx, save("M"+suffix)) }()
+			for b.Pending() < 2 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		close(release)
+		if err := <-leaderDone; err != nil {
+			t.Fatal(err)
+		}
+		if waiter {
+			if err := <-waiterDone; err != nil {
+				t.Fatal(err)
+			}
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for !has("D" + suffix) {
+			if time.Now().After(deadline) {
+				t.Fatalf("with a waiting write %v: the write queued by Later was never committed", waiter)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if b.Pending() != 0 {
+			t.Fatalf("%d writes left waiting", b.Pending())
+		}
+	}
+}

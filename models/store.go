@@ -145,6 +145,13 @@ func (s *Store) Batch(ctx context.Context, fn func(tx *Tx) error) error {
 	return s.batch.Do(ctx, fn)
 }
 
+// BatchLater queues fn for the group commit without waiting for it when
+// writes are being committed (see Batcher.Later): for writes whose loss
+// in a crash harms nothing.
+func (s *Store) BatchLater(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.batch.Later(ctx, fn)
+}
+
 // Dialect reports which database the store talks to.
 func (d *DB) Dialect() Dialect { return d.dialect }
 
