@@ -234,7 +234,7 @@ func (n *Notifier) Notify(ctx context.Context, tx *models.Tx, no models.Notice) 
 		return err
 	}
 	if method != "" {
-		ics, err := ical.Invitation(method, cal, to, n.Now().UTC())
+		ics, err := n.invitation(method, cal, to)
 		if err != nil {
 			return fmt.Errorf("invitation %s: %w", key, err)
 		}
@@ -289,8 +289,39 @@ type renderedMail struct {
 // the person: the registration opening renders each variant once, not once
 // per registration inside the write transaction.
 type renderCache struct {
-	mu sync.Mutex
-	m  map[renderKey]renderedMail
+	mu  sync.Mutex
+	m   map[renderKey]renderedMail
+	ics map[icsKey]*ical.InvitationTemplate
+}
+
+// icsKey names a calendar part but its recipient and stamp.
+type icsKey struct {
+	method ical.Method
+	event  ical.Event
+}
+
+// invitation is the calendar part of one email: from a template per event
+// version and method (ical.InvitationTemplate, the same bytes as
+// ical.Invitation), so that the registration opening does not build the
+// whole calendar again for every person.
+func (n *Notifier) invitation(method ical.Method, cal ical.Event, to ical.Person) ([]byte, error) {
+	k := icsKey{method: method, event: cal}
+	n.cache.mu.Lock()
+	t := n.cache.ics[k]
+	n.cache.mu.Unlock()
+	if t == nil {
+		var err error
+		if t, err = ical.NewInvitationTemplate(method, cal); err != nil {
+			return nil, err
+		}
+		n.cache.mu.Lock()
+		if n.cache.ics == nil || len(n.cache.ics) >= 1024 {
+			n.cache.ics = map[icsKey]*ical.InvitationTemplate{}
+		}
+		n.cache.ics[k] = t
+		n.cache.mu.Unlock()
+	}
+	return t.For(to, n.Now().UTC())
 }
 
 // compose renders the email of m: confirmations and promotions without

@@ -23,6 +23,7 @@
 package ical
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -151,20 +152,104 @@ func Invitation(method Method, ev Event, attendee Person, now time.Time) ([]byte
 	cal.SetMethod(ics.Method(method))
 	cal.AddVTimezone(parisTimezone())
 	e := newEvent(&ev, now)
-	e.Properties = append(e.Properties, calAddress(ics.ComponentPropertyOrganizer, ev.Organizer.Name, ev.Organizer.Email))
-	if method == MethodCancel {
-		e.Properties = append(e.Properties, calAddress(ics.ComponentPropertyAttendee, attendee.Name, attendee.Email,
-			param(ics.ParameterRole, "REQ-PARTICIPANT")))
-	} else {
-		e.Properties = append(e.Properties, calAddress(ics.ComponentPropertyAttendee, attendee.Name, attendee.Email,
-			param(ics.ParameterRole, "REQ-PARTICIPANT"), param(ics.ParameterParticipationStatus, "NEEDS-ACTION"),
-			param(ics.ParameterRsvp, "TRUE")))
-	}
+	e.Properties = append(e.Properties, calAddress(ics.ComponentPropertyOrganizer, ev.Organizer.Name, ev.Organizer.Email),
+		attendeeProperty(method, attendee))
 	addProperty(&e.ComponentBase, ics.ComponentPropertyStatus, string(status))
 	addProperty(&e.ComponentBase, ics.ComponentPropertyTransp, string(ics.TransparencyOpaque))
 	eventTail(e, &ev)
 	cal.AddVEvent(e)
 	return serialize(cal, 1024+ev.sizeHint()+len(attendee.Name)+len(attendee.Email))
+}
+
+// attendeeProperty is the recipient's ATTENDEE line of an invitation.
+func attendeeProperty(method Method, attendee Person) ics.IANAProperty {
+	if method == MethodCancel {
+		return calAddress(ics.ComponentPropertyAttendee, attendee.Name, attendee.Email, param(ics.ParameterRole, "REQ-PARTICIPANT"))
+	}
+	return calAddress(ics.ComponentPropertyAttendee, attendee.Name, attendee.Email,
+		param(ics.ParameterRole, "REQ-PARTICIPANT"), param(ics.ParameterParticipationStatus, "NEEDS-ACTION"),
+		param(ics.ParameterRsvp, "TRUE"))
+}
+
+// InvitationTemplate is the invitation of one event with one method, for
+// many recipients: the calendar is serialised once, with a stand-in
+// attendee and DTSTAMP, and For puts each recipient's ATTENDEE line and
+// DTSTAMP in their place. The registration opening sends thousands of
+// invitations that differ only by those; golang-ical built and serialised
+// each whole (the time zone with its rules, every property) in the single
+// writer's transaction. The bytes are Invitation's (folding is per line).
+type InvitationTemplate struct {
+	method             Method
+	uid                string
+	head, middle, tail []byte // around the DTSTAMP value and the ATTENDEE line
+}
+
+// Stand-ins for the recipient in a template: an address and a time that
+// no real invitation carries.
+const (
+	standInEmail = "agora-stand-in@invalid.invalid"
+	standInStamp = "00010101T000001Z"
+)
+
+// NewInvitationTemplate renders the invitation of ev with method for any
+// recipient; it checks what Invitation checks, but the recipient.
+func NewInvitationTemplate(method Method, ev Event) (*InvitationTemplate, error) {
+	out, err := Invitation(method, ev, Person{Email: standInEmail}, time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC))
+	if err != nil {
+		return nil, err
+	}
+	stamp := []byte("\r\nDTSTAMP:" + standInStamp + "\r\n")
+	i := bytes.Index(out, stamp)
+	attendee, err := propertyLines(attendeeProperty(method, Person{Email: standInEmail}))
+	if err != nil {
+		return nil, err
+	}
+	j := bytes.Index(out, attendee)
+	if i < 0 || j < i || bytes.Count(out, stamp) != 1 || bytes.Count(out, attendee) != 1 {
+		return nil, fmt.Errorf("ical: invitation template %q: stand-ins not found once", ev.UID)
+	}
+	valueAt := i + len("\r\nDTSTAMP:")
+	return &InvitationTemplate{method: method, uid: ev.UID, head: out[:valueAt],
+		middle: out[valueAt+len(standInStamp) : j], tail: out[j+len(attendee):]}, nil
+}
+
+// For returns the invitation of attendee, stamped now: the bytes that
+// Invitation returns for them.
+func (t *InvitationTemplate) For(attendee Person, now time.Time) ([]byte, error) {
+	if err := checkEmail(attendee.Email); err != nil {
+		return nil, fmt.Errorf("ical: event %q: attendee: %w", t.uid, err)
+	}
+	if err := checkTime(now); err != nil {
+		return nil, fmt.Errorf("ical: event %q: now: %w", t.uid, err)
+	}
+	line, err := propertyLines(attendeeProperty(t.method, attendee))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(t.head)+len(standInStamp)+len(t.middle)+len(line)+len(t.tail))
+	out = append(out, t.head...)
+	out = now.UTC().AppendFormat(out, utcFormat)
+	out = append(out, t.middle...)
+	out = append(out, line...)
+	return append(out, t.tail...), nil
+}
+
+// propertyLines serialises one property as golang-ical writes it in a
+// calendar: its content line, folded, with CRLF.
+func propertyLines(p ics.IANAProperty) ([]byte, error) {
+	e := &ics.VEvent{}
+	e.Properties = []ics.IANAProperty{p}
+	var buf bytes.Buffer
+	if err := (&ics.Calendar{Components: []ics.Component{e}}).SerializeTo(&buf, ics.WithNewLineWindows); err != nil {
+		return nil, fmt.Errorf("ical: serialise: %w", err)
+	}
+	const begin, end = "BEGIN:VEVENT\r\n", "END:VEVENT\r\n"
+	b := buf.Bytes()
+	i, j := bytes.Index(b, []byte(begin)), bytes.Index(b, []byte(end))
+	if i < 0 || j < i {
+		return nil, errors.New("ical: serialise: no VEVENT")
+	}
+	return b[i+len(begin) : j], nil
 }
 
 // PartStat is an attendee's answer (RFC 5545 PARTSTAT).
