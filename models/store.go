@@ -56,6 +56,9 @@ type Tx struct {
 	// bodies are the shared mail bodies this transaction has stored or
 	// found (Enqueue), forgotten when a batched write rolls back.
 	bodies map[string]bool
+	// sessions are the sessions read by registrations in a group commit
+	// (Batcher), kept for the rest of the batch; nil elsewhere.
+	sessions map[string]batchSession
 }
 
 // Store is the database handle built once in main.
@@ -140,7 +143,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 // Batch runs fn in a write transaction shared with the other small writes
 // that arrive meanwhile (group commit, see Batcher): for the frequent
 // writes of the busiest moments, such as self-registrations and the mail
-// worker's "sent" marks during the registration opening.
+// worker's "sent" marks during the registration opening. Functions run
+// here must not change sessions: registrations read each session once per
+// batch (their counts and choices are read fresh).
 func (s *Store) Batch(ctx context.Context, fn func(tx *Tx) error) error {
 	return s.batch.Do(ctx, fn)
 }

@@ -399,35 +399,62 @@ func (d *DB) workshopConfirmed(ctx context.Context, sessionID string) (int, erro
 }
 
 // eventWorkshops returns, by id, those of ids that are scheduled workshops
-// of the event, with the places they have taken, in one query.
+// of the event.
 //
 // The sessions are read by primary key and the rest is checked here: with
 // the event's conditions in the WHERE clause, SQLite walked the event's
 // index through all its sessions (100 at the product event) on every
-// registration.
-func (d *DB) eventWorkshops(ctx context.Context, eventID string, ids []string) (map[string]Session, error) {
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
+// registration. In a group commit (Store.Batch) each session is read once
+// per batch: the writes run there never change sessions (Store.Batch).
+func (tx *Tx) eventWorkshops(ctx context.Context, eventID string, ids []string) (map[string]Session, error) {
+	var missing []any
+	for _, id := range ids {
+		if _, ok := tx.sessions[id]; !ok {
+			missing = append(missing, id)
+		}
 	}
-	rows, err := d.query(ctx, "SELECT "+sessionColumns+", s.event_id, s.programme_kind FROM sessions s WHERE s.id IN ("+
-		strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+")", args...)
-	if err != nil {
-		return nil, fmt.Errorf("workshops of %s: %w", eventID, err)
-	}
-	defer rows.Close()
-	out := map[string]Session{}
-	for rows.Next() {
-		var event, kind nullStr
-		s, err := scanSession(rows, &event, &kind)
+	read := map[string]batchSession{}
+	if len(missing) > 0 {
+		rows, err := tx.query(ctx, "SELECT "+sessionColumns+", s.event_id, s.programme_kind FROM sessions s WHERE s.id IN ("+
+			strings.TrimSuffix(strings.Repeat("?, ", len(missing)), ", ")+")", missing...)
 		if err != nil {
+			return nil, fmt.Errorf("workshops of %s: %w", eventID, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var event, kind nullStr
+			s, err := scanSession(rows, &event, &kind)
+			if err != nil {
+				return nil, err
+			}
+			read[s.ID] = batchSession{Session: s, event: event.String, kind: SlotKind(kind.String)}
+			if tx.sessions != nil {
+				tx.sessions[s.ID] = read[s.ID]
+			}
+		}
+		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		if event.String == eventID && kind.String == string(SlotWorkshop) && s.Status == SessionScheduled {
-			out[s.ID] = s
+	}
+	out := map[string]Session{}
+	for _, id := range ids {
+		s, ok := tx.sessions[id]
+		if !ok {
+			s, ok = read[id]
+		}
+		if ok && s.event == eventID && s.kind == SlotWorkshop && s.Status == SessionScheduled {
+			out[id] = s.Session
 		}
 	}
-	return out, rows.Err()
+	return out, nil
+}
+
+// batchSession is a session kept for the rest of a batch, with what
+// eventWorkshops checks.
+type batchSession struct {
+	Session
+	event string
+	kind  SlotKind
 }
 
 // CheckWorkshopChoice tells whether a set of workshop ids can be chosen

@@ -290,3 +290,71 @@ func TestWorkshopChoiceMustBeOfTheEvent(t *testing.T) {
 		t.Fatalf("a scheduled workshop of the event: %v", err)
 	}
 }
+
+// In one group-commit batch, the sessions read by the first registrations
+// serve the next ones: the checks (event, kind, status) still apply to
+// each, and places are counted fresh, so the capacity holds.
+func TestWorkshopChoicesInOneBatch(t *testing.T) {
+	clock := testutil.NewClock()
+	s := testutil.SQLite(t, clock.Now)
+	f := newEventFixture(t, s, clock, 20, models.ModesOnsite, nil)
+	a := f.slot("A", models.SlotWorkshop, time.Hour, 2*time.Hour, 2)
+	other := *f
+	testutil.MustTx(t, s, func(tx *models.Tx) error {
+		var err error
+		other.event, err = tx.CreateEvent(context.Background(), models.Actor{UserID: f.org.ID}, "agora.example.fr", models.EventInput{
+			Title: "Autre journée", StartsAt: f.event.StartsAt, EndsAt: f.event.EndsAt, Capacity: 10, Modes: models.ModesOnsite})
+		return err
+	})
+	elsewhere := other.slot("Ailleurs", models.SlotWorkshop, time.Hour, 2*time.Hour, 5)
+	ctx := context.Background()
+	b := s.NewBatcher(64)
+	running, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- b.Do(ctx, func(tx *models.Tx) error {
+			close(running)
+			<-release
+			return nil
+		})
+	}()
+	<-running
+	choices := []string{a.ID, elsewhere.ID, a.ID, elsewhere.ID, a.ID, a.ID}
+	errs := make([]error, len(choices))
+	regs := make([]models.Registration, len(choices))
+	var wg sync.WaitGroup
+	for i, id := range choices {
+		wg.Go(func() {
+			errs[i] = b.Do(ctx, func(tx *models.Tx) error {
+				var err error
+				regs[i], err = tx.Register(ctx, f.rec, models.NewRegistration{EventID: f.event.ID, Email: fmt.Sprintf("p%d@x.fr", i),
+					Name: "P", DirectionCode: "DNUM", Mode: models.ModeOnsite, Workshops: []string{id}})
+				return err
+			})
+		})
+	}
+	for b.Pending() < len(choices) {
+		time.Sleep(time.Millisecond)
+	}
+	close(release) // the six registrations go in the next batch, together
+	wg.Wait()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for i, id := range choices {
+		switch {
+		case id == elsewhere.ID:
+			if !errors.Is(errs[i], models.ErrUnknownWorkshop) {
+				t.Errorf("registration %d chose another event's workshop: %v", i, errs[i])
+			}
+		case errs[i] != nil:
+			t.Errorf("registration %d: %v", i, errs[i])
+		default:
+			got[f.choices(regs[i].ID)]++
+		}
+	}
+	if got["A=confirmed "] != 2 || got["A=waitlisted "] != 2 {
+		t.Errorf("workshop A of 2 places: %v", got)
+	}
+}
