@@ -17,9 +17,10 @@ import (
 // registrations a second.
 //
 // Functions must be short, must not call the Batcher again, and must not
-// change sessions (registrations read each one once per batch). Every rule
-// they enforce runs inside the shared transaction, after its own locks, as
-// in Store.Tx; a function sees the writes of the functions before it.
+// change events or sessions (registrations read each once per batch).
+// Every rule they enforce runs inside the shared transaction, after its own
+// locks, as in Store.Tx; a function sees the writes of the functions before
+// it.
 type Batcher struct {
 	store *Store
 	max   int
@@ -175,7 +176,7 @@ func (b *Batcher) run(ctx context.Context, batch []*batchJob) {
 			stmts[i] = st
 		}
 		savepoint, rollback, release := stmts[0], stmts[1], stmts[2]
-		tx.sessions = map[string]batchSession{}
+		tx.sessions, tx.events = map[string]batchSession{}, map[string]Event{}
 		for _, j := range batch {
 			if _, err := savepoint.ExecContext(ctx); err != nil {
 				return fmt.Errorf("savepoint: %w", err)

@@ -504,12 +504,24 @@ func (tx *Tx) lockEvent(ctx context.Context, id string) (int64, error) {
 
 // lockEventRead is lockEvent that also reads the event, in one statement
 // (the registration path counts its statements).
+//
+// In a group commit (Store.Batch) the event is read once per batch: the
+// writes run there never change events but for this counter.
 func (tx *Tx) lockEventRead(ctx context.Context, id string) (int64, Event, error) {
 	var seq int64
+	if e, ok := tx.events[id]; ok {
+		if err := tx.queryRow(ctx, "UPDATE events SET reg_seq = reg_seq + 1 WHERE id = ? RETURNING reg_seq", id).Scan(&seq); err != nil {
+			return 0, Event{}, notFound(err, "lock event %s", id)
+		}
+		return seq, e, nil
+	}
 	row := tx.queryRow(ctx, "UPDATE events SET reg_seq = reg_seq + 1 WHERE id = ? RETURNING reg_seq, "+eventColumns, id)
 	e, err := scanEvent(prefixScanner{row: row, first: &seq})
 	if err != nil {
 		return 0, Event{}, notFound(err, "lock event %s", id)
+	}
+	if tx.events != nil {
+		tx.events[id] = e
 	}
 	return seq, e, nil
 }

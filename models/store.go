@@ -59,6 +59,7 @@ type Tx struct {
 	// sessions are the sessions read by registrations in a group commit
 	// (Batcher), kept for the rest of the batch; nil elsewhere.
 	sessions map[string]batchSession
+	events   map[string]Event // likewise, the events registered for
 }
 
 // Store is the database handle built once in main.
@@ -144,8 +145,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 // that arrive meanwhile (group commit, see Batcher): for the frequent
 // writes of the busiest moments, such as self-registrations and the mail
 // worker's "sent" marks during the registration opening. Functions run
-// here must not change sessions: registrations read each session once per
-// batch (their counts and choices are read fresh).
+// here must not change events or sessions: registrations read each event
+// and session once per batch (counts, choices and the registration order
+// are read fresh).
 func (s *Store) Batch(ctx context.Context, fn func(tx *Tx) error) error {
 	return s.batch.Do(ctx, fn)
 }

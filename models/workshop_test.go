@@ -291,13 +291,14 @@ func TestWorkshopChoiceMustBeOfTheEvent(t *testing.T) {
 	}
 }
 
-// In one group-commit batch, the sessions read by the first registrations
-// serve the next ones: the checks (event, kind, status) still apply to
-// each, and places are counted fresh, so the capacity holds.
+// In one group-commit batch, the event and the sessions read by the first
+// registrations serve the next ones: the checks (event, kind, status)
+// still apply to each, and seats and places are counted fresh, so the
+// capacities hold.
 func TestWorkshopChoicesInOneBatch(t *testing.T) {
 	clock := testutil.NewClock()
 	s := testutil.SQLite(t, clock.Now)
-	f := newEventFixture(t, s, clock, 20, models.ModesOnsite, nil)
+	f := newEventFixture(t, s, clock, 3, models.ModesOnsite, nil)
 	a := f.slot("A", models.SlotWorkshop, time.Hour, 2*time.Hour, 2)
 	other := *f
 	testutil.MustTx(t, s, func(tx *models.Tx) error {
@@ -354,7 +355,13 @@ func TestWorkshopChoicesInOneBatch(t *testing.T) {
 			got[f.choices(regs[i].ID)]++
 		}
 	}
-	if got["A=confirmed "] != 2 || got["A=waitlisted "] != 2 {
-		t.Errorf("workshop A of 2 places: %v", got)
+	// Three seats at the event (read once for the batch, counted fresh):
+	// the first three get one, two of them a place in A.
+	if got["A=confirmed "] != 2 || got["A=waitlisted "] != 1 || got["A=pending "] != 1 {
+		t.Errorf("event of 3 seats, workshop A of 2 places: %v", got)
+	}
+	st, err := s.EventStatistics(ctx, &f.event)
+	if err != nil || st.Counts.Confirmed != 3 || st.Counts.Waitlisted != 1 {
+		t.Errorf("event of 3 seats: %+v (%v)", st.Counts, err)
 	}
 }
