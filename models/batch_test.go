@@ -99,16 +99,7 @@ func TestBatcherLeaderHandsOver(t *testing.T) {
 	s := testutil.SQLite(t, nil)
 	ctx := context.Background()
 	b := s.NewBatcher(1)
-	running, release := make(chan struct{}), make(chan struct{})
-	leaderDone := make(chan error, 1)
-	go func() {
-		leaderDone <- b.Do(ctx, func(tx *models.Tx) error {
-			close(running)
-			<-release
-			return nil
-		})
-	}()
-	<-running
+	release, leaderDone := holdBatch(t, b, nil)
 	secondRunning, secondRelease := make(chan struct{}), make(chan struct{})
 	secondDone := make(chan error, 1)
 	go func() {
@@ -122,7 +113,7 @@ func TestBatcherLeaderHandsOver(t *testing.T) {
 	for b.Pending() == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	close(release)
+	release()
 	select {
 	case err := <-leaderDone:
 		if err != nil {
@@ -167,17 +158,8 @@ func TestBatcherLater(t *testing.T) {
 		t.Fatalf("later while idle: %v, written %v", err, has("IDLE"))
 	}
 	for _, waiter := range []bool{true, false} {
-		running, release := make(chan struct{}), make(chan struct{})
-		leaderDone := make(chan error, 1)
 		suffix := map[bool]string{true: "W", false: "N"}[waiter]
-		go func() {
-			leaderDone <- b.Do(ctx, func(tx *models.Tx) error {
-				close(running)
-				<-release
-				return save("L" + suffix)(tx)
-			})
-		}()
-		<-running
+		release, leaderDone := holdBatch(t, b, save("L"+suffix))
 		if err := b.Later(ctx, save("D"+suffix)); err != nil { // returns while the batch is blocked
 			t.Fatal(err)
 		}
@@ -188,7 +170,7 @@ func TestBatcherLater(t *testing.T) {
 				time.Sleep(time.Millisecond)
 			}
 		}
-		close(release)
+		release()
 		if err := <-leaderDone; err != nil {
 			t.Fatal(err)
 		}
@@ -208,4 +190,25 @@ func TestBatcherLater(t *testing.T) {
 			t.Fatalf("%d writes left waiting", b.Pending())
 		}
 	}
+}
+
+// holdBatch starts a write on b that waits, inside its batch, until release
+// is called, then runs then (when not nil); done gets its error. Writes
+// queued meanwhile go in the next batch, together.
+func holdBatch(t *testing.T, b *models.Batcher, then func(tx *models.Tx) error) (release func(), done <-chan error) {
+	t.Helper()
+	running, hold := make(chan struct{}), make(chan struct{})
+	errs := make(chan error, 1)
+	go func() {
+		errs <- b.Do(context.Background(), func(tx *models.Tx) error {
+			close(running)
+			<-hold
+			if then != nil {
+				return then(tx)
+			}
+			return nil
+		})
+	}()
+	<-running
+	return func() { close(hold) }, errs
 }

@@ -262,20 +262,27 @@ func TestEachWorkshopParticipant(t *testing.T) {
 	})
 }
 
+// otherEventWorkshop adds another event, by the same organiser, with a
+// workshop at the same time as f's first hours, and returns the workshop.
+func (f *evFixture) otherEventWorkshop() models.Slot {
+	f.t.Helper()
+	other := *f
+	testutil.MustTx(f.t, f.s, func(tx *models.Tx) error {
+		var err error
+		other.event, err = tx.CreateEvent(context.Background(), models.Actor{UserID: f.org.ID}, "agora.example.fr", models.EventInput{
+			Title: "Autre journée", StartsAt: f.event.StartsAt, EndsAt: f.event.EndsAt, Capacity: 10, Modes: models.ModesOnsite})
+		return err
+	})
+	return other.slot("Ailleurs", models.SlotWorkshop, time.Hour, 2*time.Hour, 5)
+}
+
 // Neither an unknown session, a workshop of another event, nor a cancelled
 // workshop can be chosen (the sessions are read by id, the rest checked).
 func TestWorkshopChoiceMustBeOfTheEvent(t *testing.T) {
 	clock := testutil.NewClock()
 	s := testutil.SQLite(t, clock.Now)
 	f := newEventFixture(t, s, clock, 2, models.ModesOnsite, nil)
-	other := *f
-	testutil.MustTx(t, s, func(tx *models.Tx) error {
-		var err error
-		other.event, err = tx.CreateEvent(context.Background(), models.Actor{UserID: f.org.ID}, "agora.example.fr", models.EventInput{
-			Title: "Autre journée", StartsAt: f.event.StartsAt, EndsAt: f.event.EndsAt, Capacity: 10, Modes: models.ModesOnsite})
-		return err
-	})
-	elsewhere := other.slot("Ailleurs", models.SlotWorkshop, time.Hour, 2*time.Hour, 5)
+	elsewhere := f.otherEventWorkshop()
 	gone := f.slot("Annulé", models.SlotWorkshop, 6*time.Hour, 7*time.Hour, 5)
 	testutil.MustTx(t, s, func(tx *models.Tx) error {
 		return tx.CancelSlot(context.Background(), models.NoNotify, models.Actor{}, f.event.ID, gone.ID)
@@ -300,26 +307,10 @@ func TestWorkshopChoicesInOneBatch(t *testing.T) {
 	s := testutil.SQLite(t, clock.Now)
 	f := newEventFixture(t, s, clock, 3, models.ModesOnsite, nil)
 	a := f.slot("A", models.SlotWorkshop, time.Hour, 2*time.Hour, 2)
-	other := *f
-	testutil.MustTx(t, s, func(tx *models.Tx) error {
-		var err error
-		other.event, err = tx.CreateEvent(context.Background(), models.Actor{UserID: f.org.ID}, "agora.example.fr", models.EventInput{
-			Title: "Autre journée", StartsAt: f.event.StartsAt, EndsAt: f.event.EndsAt, Capacity: 10, Modes: models.ModesOnsite})
-		return err
-	})
-	elsewhere := other.slot("Ailleurs", models.SlotWorkshop, time.Hour, 2*time.Hour, 5)
+	elsewhere := f.otherEventWorkshop()
 	ctx := context.Background()
 	b := s.NewBatcher(64)
-	running, release := make(chan struct{}), make(chan struct{})
-	first := make(chan error, 1)
-	go func() {
-		first <- b.Do(ctx, func(tx *models.Tx) error {
-			close(running)
-			<-release
-			return nil
-		})
-	}()
-	<-running
+	release, first := holdBatch(t, b, nil)
 	choices := []string{a.ID, elsewhere.ID, a.ID, elsewhere.ID, a.ID, a.ID}
 	errs := make([]error, len(choices))
 	regs := make([]models.Registration, len(choices))
@@ -337,7 +328,7 @@ func TestWorkshopChoicesInOneBatch(t *testing.T) {
 	for b.Pending() < len(choices) {
 		time.Sleep(time.Millisecond)
 	}
-	close(release) // the six registrations go in the next batch, together
+	release() // the six registrations go in the next batch, together
 	wg.Wait()
 	if err := <-first; err != nil {
 		t.Fatal(err)
