@@ -340,7 +340,9 @@ func (s *SMTPSender) Build(m models.OutboxMessage) (*gomail.Message, error) {
 	msg := gomail.NewMessage()
 	msg.SetAddressHeader("From", s.opts.From.Address, s.opts.From.Name)
 	msg.SetHeader("To", m.Recipient)
-	msg.SetHeader("Subject", m.Subject)
+	// Spaces around a header value do not survive the trip (a reader
+	// trims them): leave them out rather than send what reads differently.
+	msg.SetHeader("Subject", strings.TrimSpace(m.Subject))
 	msg.SetHeader("Message-ID", "<"+m.ID+"@"+s.opts.Hostname+">")
 	msg.SetHeader("Auto-Submitted", "auto-generated")
 	msg.SetDateHeader("Date", s.opts.Now())
