@@ -42,7 +42,7 @@ bench:
 drills:
 	$(GO) test -tags drills -count=1 -parallel 2 -v ./internal/drills/
 
-## fuzz: every fuzz target briefly (FUZZTIME=5s each by default); findings land in <pkg>/testdata/fuzz
+## fuzz: every fuzz target briefly (FUZZTIME=10000x inputs each by default); findings land in <pkg>/testdata/fuzz
 fuzz:
 	./scripts/fuzz.sh
 
