@@ -404,8 +404,10 @@ func (d *DB) workshopConfirmed(ctx context.Context, sessionID string) (int, erro
 // The sessions are read by primary key and the rest is checked here: with
 // the event's conditions in the WHERE clause, SQLite walked the event's
 // index through all its sessions (100 at the product event) on every
-// registration. In a group commit (Store.Batch) each session is read once
-// per batch: the writes run there never change sessions (Store.Batch).
+// registration. In a group commit (Store.Batch) each session of the locked
+// event is read once per batch: the writes run there never change
+// sessions (Store.Batch), and other transactions change them only under
+// the event's lock, which the batch holds until it commits.
 func (tx *Tx) eventWorkshops(ctx context.Context, eventID string, ids []string) (map[string]Session, error) {
 	var missing []any
 	for _, id := range ids {
@@ -428,7 +430,11 @@ func (tx *Tx) eventWorkshops(ctx context.Context, eventID string, ids []string) 
 				return nil, err
 			}
 			read[s.ID] = batchSession{Session: s, event: event.String, kind: SlotKind(kind.String)}
-			if tx.sessions != nil {
+			// Kept only when it belongs to the event this transaction has
+			// locked (Register locks it first): on PostgreSQL another
+			// event's organiser could change it before this batch locks
+			// that event.
+			if tx.sessions != nil && event.String == eventID {
 				tx.sessions[s.ID] = read[s.ID]
 			}
 		}
