@@ -31,7 +31,8 @@ type Notifier struct {
 	Organizer ical.Person
 	Now       func() time.Time
 
-	cache renderCache
+	bodies    boundedCache[renderKey, renderedMail]
+	calendars boundedCache[icsKey, *ical.InvitationTemplate]
 }
 
 // New builds a Notifier. organizer is the calendar ORGANIZER (the sender
@@ -284,14 +285,30 @@ type renderedMail struct {
 	body    *models.MailBody // text and HTML with the placeholders, stored once in the outbox
 }
 
-// renderCache keeps the renderings of the confirmation emails of one event
-// for each combination of what changes their text, with placeholders for
-// the person: the registration opening renders each variant once, not once
-// per registration inside the write transaction.
-type renderCache struct {
-	mu  sync.Mutex
-	m   map[renderKey]renderedMail
-	ics map[icsKey]*ical.InvitationTemplate
+// boundedCache keeps what the registration opening would otherwise render
+// again for every person inside the write transaction: the confirmation
+// bodies of each variant, with placeholders for the person, and the
+// calendar parts of each event version. It starts over past 1,024 entries
+// (a few events' worth).
+type boundedCache[K comparable, V any] struct {
+	mu sync.Mutex
+	m  map[K]V
+}
+
+func (c *boundedCache[K, V]) get(k K) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[k]
+	return v, ok
+}
+
+func (c *boundedCache[K, V]) put(k K, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= 1024 {
+		c.m = map[K]V{}
+	}
+	c.m[k] = v
 }
 
 // icsKey names a calendar part but its recipient and stamp.
@@ -306,20 +323,13 @@ type icsKey struct {
 // whole calendar again for every person.
 func (n *Notifier) invitation(method ical.Method, cal ical.Event, to ical.Person) ([]byte, error) {
 	k := icsKey{method: method, event: cal}
-	n.cache.mu.Lock()
-	t := n.cache.ics[k]
-	n.cache.mu.Unlock()
-	if t == nil {
+	t, ok := n.calendars.get(k)
+	if !ok {
 		var err error
 		if t, err = ical.NewInvitationTemplate(method, cal); err != nil {
 			return nil, err
 		}
-		n.cache.mu.Lock()
-		if n.cache.ics == nil || len(n.cache.ics) >= 1024 {
-			n.cache.ics = map[icsKey]*ical.InvitationTemplate{}
-		}
-		n.cache.ics[k] = t
-		n.cache.mu.Unlock()
+		n.calendars.put(k, t)
 	}
 	return t.For(to, n.Now().UTC())
 }
@@ -339,9 +349,7 @@ func (n *Notifier) compose(kind, key string, m Mail) (models.OutboxMessage, erro
 	}
 	k := renderKey{event: m.Event.ID, updated: m.Event.UpdatedAt.UnixNano(), seq: m.Event.Sequence, kind: m.Kind, state: r.State,
 		mode: r.Mode, byCorrespondent: r.RegisteredBy != "", workshop: workshopKey(&m), lines: len(m.Workshops)}
-	n.cache.mu.Lock()
-	tmpl, ok := n.cache.m[k]
-	n.cache.mu.Unlock()
+	tmpl, ok := n.bodies.get(k)
 	if !ok {
 		pm := m
 		pm.Registration.Name, pm.Registration.Email, pm.Registration.Code = phName, phEmail, phCode
@@ -361,12 +369,7 @@ func (n *Notifier) compose(kind, key string, m Mail) (models.OutboxMessage, erro
 			return msg, err
 		}
 		tmpl = renderedMail{subject: msg.Subject, body: models.NewMailBody(msg.TextBody, msg.HTMLBody)}
-		n.cache.mu.Lock()
-		if n.cache.m == nil || len(n.cache.m) >= 1024 {
-			n.cache.m = map[renderKey]renderedMail{}
-		}
-		n.cache.m[k] = tmpl
-		n.cache.mu.Unlock()
+		n.bodies.put(k, tmpl)
 	}
 	if strings.Contains(tmpl.subject, phName) || strings.Contains(tmpl.subject, phEmail) {
 		return n.Mail.Compose(kind, key, r.Email, "event_notice", m) // the subject is one line built from data: keep it exact
