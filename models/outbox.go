@@ -86,15 +86,6 @@ func NewMailBody(text, html string) *MailBody {
 	return &MailBody{Text: text, HTML: html, hash: hex.EncodeToString(h.Sum(nil))}
 }
 
-// Expand fills TextBody and HTMLBody from Body and Vars (nothing to do for
-// a message with its own bodies).
-func (m *OutboxMessage) Expand() {
-	if m.Body == nil {
-		return
-	}
-	m.TextBody, m.HTMLBody = expandBody(m.Body.Text, m.Body.HTML, m.Vars)
-}
-
 // expandBody replaces the placeholders of text and htm, in the order of
 // vars (as strings.NewReplacer does), the values escaped in HTML.
 func expandBody(text, htm string, vars []string) (string, string) {
