@@ -54,8 +54,6 @@ func (c *checkpointer) kick() {
 }
 
 func (c *checkpointer) run(ctx context.Context) {
-	t := time.NewTimer(0)
-	<-t.C
 	for {
 		select {
 		case <-ctx.Done():
@@ -65,12 +63,10 @@ func (c *checkpointer) run(ctx context.Context) {
 		// A passive checkpoint copies what no reader still needs and
 		// returns; the next kick does the rest.
 		_, _ = c.db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
-		t.Reset(c.interval)
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return
-		case <-t.C:
+		case <-time.After(c.interval):
 		}
 	}
 }
