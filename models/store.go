@@ -46,6 +46,9 @@ type DB struct {
 	q       querier
 	dialect Dialect
 	now     func() time.Time
+	// unwatched: statements do not watch their context for cancellation
+	// (a SQLite write transaction, see stmtCtx).
+	unwatched bool
 }
 
 // Tx is a write transaction. Methods that change data are defined on *Tx
@@ -198,7 +201,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	tx := &Tx{DB: DB{q: sqlTx, dialect: s.dialect, now: s.now}}
+	tx := &Tx{DB: DB{q: sqlTx, dialect: s.dialect, now: s.now, unwatched: s.dialect == SQLite}}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err
@@ -241,15 +244,30 @@ func (tx *Tx) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
 }
 
 func (d *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return d.q.ExecContext(ctx, d.rebind(query), args...)
+	return d.q.ExecContext(d.stmtCtx(ctx), d.rebind(query), args...)
 }
 
 func (d *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return d.q.QueryContext(ctx, d.rebind(query), args...)
+	return d.q.QueryContext(d.stmtCtx(ctx), d.rebind(query), args...)
 }
 
 func (d *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return d.q.QueryRowContext(ctx, d.rebind(query), args...)
+	return d.q.QueryRowContext(d.stmtCtx(ctx), d.rebind(query), args...)
+}
+
+// stmtCtx is the context a statement runs with. Inside a SQLite write
+// transaction, a statement does not watch ctx: go-sqlite3 runs each
+// statement given a cancellable context on a goroutine of its own and waits
+// for it, so the single writer, whose statements take microseconds, would
+// queue for the scheduler after every one behind the requests being served
+// (in a registration burst, half of the writer's time). A context already
+// done still stops the statement before it runs (database/sql checks it);
+// one cancelled during a statement lets that statement finish.
+func (d *DB) stmtCtx(ctx context.Context) context.Context {
+	if d.unwatched && ctx.Err() == nil {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 // lockRow takes the write lock of one row for the rest of the transaction
