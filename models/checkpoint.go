@@ -17,13 +17,19 @@ import (
 // beside the writer (a PASSIVE checkpoint never blocks it). Measured on the
 // registration opening's inserts: 40–46 µs per message with automatic
 // checkpoints, 22–26 µs without (ADR 0008).
+//
+// Its temporary files (the statement and savepoint journals, which hold the
+// pages a statement changes until it completes) stay in memory
+// (temp_store): on disk, SQLite writes them to deleted files, a system call
+// per page, and the registration burst took 4,500 registrations a second in
+// process instead of 5,250.
 const sqliteWriterDriver = "sqlite3_agora_writer"
 
 func init() {
 	sql.Register(sqliteWriterDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
 		// journal_size_limit: once checkpointed, a log that grew during
 		// a burst is truncated back when it starts over.
-		_, err := c.Exec("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864", nil)
+		_, err := c.Exec("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864; PRAGMA temp_store = MEMORY", nil)
 		return err
 	}})
 }
