@@ -91,10 +91,10 @@ func TestBatcherIsolatesFailures(t *testing.T) {
 	})
 }
 
-// The caller that leads a batch answers as soon as its batch commits: the
-// next batch is led by the first write waiting, not by the same caller
-// (which, in a burst, would answer its own request only when the queue ran
-// dry).
+// The caller that commits a batch answers as soon as its batch commits: the
+// next batches are committed by the Batcher's own goroutine, not by the
+// same caller (which, in a burst, would answer its own request only when
+// the queue ran dry).
 func TestBatcherLeaderHandsOver(t *testing.T) {
 	s := testutil.SQLite(t, nil)
 	ctx := context.Background()
@@ -130,8 +130,8 @@ func TestBatcherLeaderHandsOver(t *testing.T) {
 }
 
 // Later returns at once while a batch is being committed; its write goes
-// with a later batch, led by a caller who waits, or by the leader itself
-// when nobody else waits. When nothing is being committed it writes now.
+// with a later batch, with the writes of callers who wait or alone. When
+// nothing is being committed it writes now.
 func TestBatcherLater(t *testing.T) {
 	s := testutil.SQLite(t, nil)
 	ctx := context.Background()
@@ -211,4 +211,36 @@ func holdBatch(t *testing.T, b *models.Batcher, then func(tx *models.Tx) error) 
 	}()
 	<-running
 	return func() { close(hold) }, errs
+}
+
+// In a SQLite write transaction, statements do not watch their context
+// (go-sqlite3 would run each on a goroutine of its own), but a context
+// already cancelled still stops the next statement, and the transaction
+// goes on with the others.
+func TestTxStatementStopsOnCancelledContext(t *testing.T) {
+	eachEventStore(t, func(t *testing.T, s *models.Store, _ *testutil.Clock) {
+		bg := context.Background()
+		cancelled, cancel := context.WithCancel(bg)
+		cancel()
+		err := s.Tx(bg, func(tx *models.Tx) error {
+			if err := tx.SaveDirection(cancelled, models.Direction{Code: "GONE", Name: "Gone", Active: true}); !errors.Is(err, context.Canceled) {
+				t.Errorf("a statement with a cancelled context: %v, want context.Canceled", err)
+			}
+			return tx.SaveDirection(bg, models.Direction{Code: "KEPT", Name: "Kept", Active: true})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirs, err := s.ListDirections(bg, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, d := range dirs {
+			got[d.Code] = true
+		}
+		if got["GONE"] || !got["KEPT"] {
+			t.Errorf("directions %v: want KEPT and not GONE", got)
+		}
+	})
 }

@@ -18,9 +18,20 @@ type noticeRecorder struct {
 	notices []models.Notice
 }
 
+// Notify keeps n. A notice given again (same kind, event, person, arrival
+// number and workshop) replaces the first: a batch of the group commit in
+// which a write failed rolls back and runs its other writes again
+// (models.Batcher), and the real notifier's emails go in that transaction.
 func (r *noticeRecorder) Notify(_ context.Context, _ *models.Tx, n models.Notice) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for i, o := range r.notices {
+		if o.Kind == n.Kind && o.Event.ID == n.Event.ID && o.Registration.Email == n.Registration.Email && o.Registration.Seq == n.Registration.Seq &&
+			(o.Workshop == nil) == (n.Workshop == nil) && (o.Workshop == nil || o.Workshop.Session.ID == n.Workshop.Session.ID) {
+			r.notices[i] = n
+			return nil
+		}
+	}
 	r.notices = append(r.notices, n)
 	return nil
 }
