@@ -32,7 +32,10 @@ type Deps struct {
 	// negative: no cache).
 	FeedCacheBytes int
 	// Invite composes calendar invitations; built from Mail and Config when nil.
-	Invite     *invite.Sender
+	Invite *invite.Sender
+	// Events turns registration changes into emails; built from Mail and
+	// Config when nil (main shares it with the jobs that warm its caches).
+	Events     *eventmail.Notifier
 	NotifyMail func() // wakes the outbox worker after a commit; may be nil
 	Logger     *slog.Logger
 	Now        func() time.Time
@@ -95,7 +98,9 @@ func New(d Deps) *Server {
 		feedCache: newFeedCache(cmp.Or(d.FeedCacheBytes, 64<<20)),
 	}
 	s.oidc = s.newOIDCClient()
-	s.events = EventNotifier(d)
+	if s.events = d.Events; s.events == nil {
+		s.events = EventNotifier(d)
+	}
 	s.markdown = markdown.New()
 	s.handlers = s.routes()
 	return s

@@ -73,8 +73,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reminders := &jobs.Reminders{Store: store, Invite: inviter, Logger: log.With("job", "reminders"), Notify: worker.Notify}
 	pollReminders := &jobs.PollReminders{Store: store, Mail: composer, BaseURL: cfg.BaseURL.String(), Logger: log.With("job", "poll_reminders"),
 		Notify: worker.Notify}
-	eventReminders := &jobs.EventReminders{Store: store, Logger: log.With("job", "event_reminders"), Notify: worker.Notify,
-		Notifier: eventmail.New(composer, cfg.BaseURL.String(), inviter.Organizer, time.Now)}
+	// One notifier of event emails: its caches are warmed by the job below
+	// for the registrations the handlers make.
+	events := eventmail.New(composer, cfg.BaseURL.String(), inviter.Organizer, time.Now)
+	eventReminders := &jobs.EventReminders{Store: store, Logger: log.With("job", "event_reminders"), Notify: worker.Notify, Notifier: events}
+	warmup := &jobs.RegistrationWarmup{Store: store, Notifier: events, Logger: log.With("job", "registration_warmup")}
 	retention := &jobs.Retention{Store: store, Mail: cfg.MailRetention, Audit: cfg.AuditRetention, Logger: log.With("job", "retention")}
 	srv := handlers.New(handlers.Deps{
 		Config:     cfg,
@@ -83,6 +86,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Assets:     static,
 		Mail:       composer,
 		Invite:     inviter,
+		Events:     events,
 		NotifyMail: worker.Notify,
 		Logger:     log,
 		Ready: func(ctx context.Context) error {
@@ -125,6 +129,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	wg.Go(func() { eventReminders.Run(workCtx) })
 	wg.Go(func() { pollReminders.Run(workCtx) })
 	wg.Go(func() { retention.Run(workCtx) })
+	wg.Go(func() { warmup.Run(workCtx) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(ln) }()

@@ -10,8 +10,10 @@ package eventmail
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dnum-sociaux/agora/internal/ical"
@@ -33,6 +35,7 @@ type Notifier struct {
 
 	bodies    boundedCache[renderKey, renderedMail]
 	calendars boundedCache[icsKey, *ical.InvitationTemplate]
+	rendered  atomic.Int64 // bodies rendered into the cache
 }
 
 // New builds a Notifier. organizer is the calendar ORGANIZER (the sender
@@ -112,19 +115,28 @@ func (n *Notifier) QRContentID(r *models.Registration) string {
 }
 
 func (n *Notifier) links(ctx context.Context, tx *models.Tx, r *models.Registration, e *models.Event, manage bool) (Links, error) {
-	l := Links{Event: n.EventURL(e), Programme: n.EventURL(e) + "/programme"}
+	token := ""
 	if manage {
-		token, err := tx.NewRegistrationLink(ctx, r.ID)
-		if err != nil {
-			return l, err
+		var err error
+		if token, err = tx.NewRegistrationLink(ctx, r.ID); err != nil {
+			return Links{}, err
 		}
+	}
+	return n.linksWith(r, e, token), nil
+}
+
+// linksWith are the links of an email, with the management link of token
+// (none when empty).
+func (n *Notifier) linksWith(r *models.Registration, e *models.Event, token string) Links {
+	l := Links{Event: n.EventURL(e), Programme: n.EventURL(e) + "/programme"}
+	if token != "" {
 		l.Manage = n.ManageURL(token)
 		l.Badge = l.Manage + "/badge"
 	}
 	if r.State == models.RegConfirmed {
 		l.QR = n.QRContentID(r)
 	}
-	return l, nil
+	return l
 }
 
 // EventCalendar is the calendar entry of an event for one registrant: the
@@ -183,69 +195,159 @@ func (n *Notifier) WorkshopCalendar(e *models.Event, c *models.WorkshopChoice) i
 
 // Notify implements models.Notifier.
 func (n *Notifier) Notify(ctx context.Context, tx *models.Tx, no models.Notice) error {
-	r, e := no.Registration, no.Event
-	to := ical.Person{Name: r.Name, Email: r.Email}
-	m := Mail{Kind: no.Kind, Event: e, Registration: r, Workshop: no.Workshop, Workshops: no.Workshops,
-		WasConfirmed: no.WasConfirmed, ByOrganiser: no.ByOrganiser}
-	var (
-		method ical.Method
-		cal    ical.Event
-		key    string
-		manage bool
-	)
-	switch no.Kind {
-	case models.NoticeRegistered:
-		key, manage = fmt.Sprintf("event:%s:reg:%s:%d:registered", e.ID, r.ID, r.Seq), true
-		if r.State == models.RegConfirmed {
-			method, cal = ical.MethodRequest, n.EventCalendar(&e, &r)
-		}
-	case models.NoticePromoted:
-		key, manage = fmt.Sprintf("event:%s:reg:%s:%d:promoted", e.ID, r.ID, r.Seq), true
-		method, cal = ical.MethodRequest, n.EventCalendar(&e, &r)
-	case models.NoticeCancelled:
-		key = fmt.Sprintf("event:%s:reg:%s:%d:cancelled", e.ID, r.ID, r.Seq)
-		if no.WasConfirmed {
-			method, cal = ical.MethodCancel, n.EventCalendar(&e, &r)
-		}
-	case models.NoticeEventChanged:
-		key = fmt.Sprintf("event:%s:seq:%d:%s", e.ID, r.ICSSequence(&e), r.ID)
-		method, cal = ical.MethodRequest, n.EventCalendar(&e, &r)
-	case models.NoticeEventCancelled:
-		key = fmt.Sprintf("event:%s:cancelled:%s", e.ID, r.ID)
-		if r.State == models.RegConfirmed {
-			method, cal = ical.MethodCancel, n.EventCalendar(&e, &r)
-		}
-	case models.NoticeWorkshopConfirmed, models.NoticeWorkshopPromoted, models.NoticeWorkshopChanged, models.NoticeWorkshopCancelled:
-		c := no.Workshop
-		key = fmt.Sprintf("workshop:%s:%s:seq:%d:%s", c.Session.ID, r.ID, c.ICSSequence(), no.Kind)
-		method, cal = ical.MethodRequest, n.WorkshopCalendar(&e, c)
-		if no.Kind == models.NoticeWorkshopCancelled {
-			method = ical.MethodCancel
-		}
-	default:
-		return fmt.Errorf("eventmail: unknown notice %q", no.Kind)
-	}
-	var err error
-	if m.Links, err = n.links(ctx, tx, &r, &e, manage); err != nil {
-		return err
-	}
-	kind := "event." + string(no.Kind)
-	msg, err := n.compose(kind, key, m)
+	p, err := n.plan(no)
 	if err != nil {
 		return err
 	}
-	if method != "" {
-		ics, err := n.invitation(method, cal, to)
-		if err != nil {
-			return fmt.Errorf("invitation %s: %w", key, err)
-		}
-		msg.ICSMethod, msg.ICSBody = string(method), string(ics)
+	if p.mail.Links, err = n.links(ctx, tx, &p.mail.Registration, &p.mail.Event, p.manage); err != nil {
+		return err
 	}
-	if m.Links.QR != "" {
-		mail.EmbedQR(&msg, n.CheckInURL(&r))
+	msg, err := n.build(&p)
+	if err != nil {
+		return err
 	}
 	_, err = tx.Enqueue(ctx, msg)
 	return err
+}
+
+// planned is what a notice becomes before its links: the email's data,
+// its dedupe key and its calendar part (none when method is empty).
+type planned struct {
+	mail   Mail
+	kind   string
+	key    string
+	method ical.Method
+	cal    ical.Event
+	manage bool // the email carries a new management link
+}
+
+func (n *Notifier) plan(no models.Notice) (planned, error) {
+	r, e := no.Registration, no.Event
+	p := planned{mail: Mail{Kind: no.Kind, Event: e, Registration: r, Workshop: no.Workshop, Workshops: no.Workshops,
+		WasConfirmed: no.WasConfirmed, ByOrganiser: no.ByOrganiser}, kind: "event." + string(no.Kind)}
+	switch no.Kind {
+	case models.NoticeRegistered:
+		p.key, p.manage = fmt.Sprintf("event:%s:reg:%s:%d:registered", e.ID, r.ID, r.Seq), true
+		if r.State == models.RegConfirmed {
+			p.method, p.cal = ical.MethodRequest, n.EventCalendar(&e, &r)
+		}
+	case models.NoticePromoted:
+		p.key, p.manage = fmt.Sprintf("event:%s:reg:%s:%d:promoted", e.ID, r.ID, r.Seq), true
+		p.method, p.cal = ical.MethodRequest, n.EventCalendar(&e, &r)
+	case models.NoticeCancelled:
+		p.key = fmt.Sprintf("event:%s:reg:%s:%d:cancelled", e.ID, r.ID, r.Seq)
+		if no.WasConfirmed {
+			p.method, p.cal = ical.MethodCancel, n.EventCalendar(&e, &r)
+		}
+	case models.NoticeEventChanged:
+		p.key = fmt.Sprintf("event:%s:seq:%d:%s", e.ID, r.ICSSequence(&e), r.ID)
+		p.method, p.cal = ical.MethodRequest, n.EventCalendar(&e, &r)
+	case models.NoticeEventCancelled:
+		p.key = fmt.Sprintf("event:%s:cancelled:%s", e.ID, r.ID)
+		if r.State == models.RegConfirmed {
+			p.method, p.cal = ical.MethodCancel, n.EventCalendar(&e, &r)
+		}
+	case models.NoticeWorkshopConfirmed, models.NoticeWorkshopPromoted, models.NoticeWorkshopChanged, models.NoticeWorkshopCancelled:
+		c := no.Workshop
+		p.key = fmt.Sprintf("workshop:%s:%s:seq:%d:%s", c.Session.ID, r.ID, c.ICSSequence(), no.Kind)
+		p.method, p.cal = ical.MethodRequest, n.WorkshopCalendar(&e, c)
+		if no.Kind == models.NoticeWorkshopCancelled {
+			p.method = ical.MethodCancel
+		}
+	default:
+		return p, fmt.Errorf("eventmail: unknown notice %q", no.Kind)
+	}
+	return p, nil
+}
+
+// build renders a planned email, with its links, into an outbox message.
+func (n *Notifier) build(p *planned) (models.OutboxMessage, error) {
+	r := &p.mail.Registration
+	msg, err := n.compose(p.kind, p.key, p.mail)
+	if err != nil {
+		return msg, err
+	}
+	if p.method != "" {
+		ics, err := n.invitation(p.method, p.cal, ical.Person{Name: r.Name, Email: r.Email})
+		if err != nil {
+			return msg, fmt.Errorf("invitation %s: %w", p.key, err)
+		}
+		msg.ICSMethod, msg.ICSBody = string(p.method), string(ics)
+	}
+	if p.mail.Links.QR != "" {
+		mail.EmbedQR(&msg, n.CheckInURL(r))
+	}
+	return msg, nil
+}
+
+// Warm renders ahead, into the caches, what the registration opening of e
+// will need: the confirmation and waiting-list emails for each attendance
+// mode and number of workshop choices, the email of a place in each of
+// workshops, and their calendar parts. Otherwise the first registrations
+// render them inside their write transactions, one after the other on the
+// single writer (on a cold server, the first half-second of a burst of
+// 5,000 registrations went at half speed). A pass over a warm event only
+// finds everything in the caches. It returns how many emails it rendered.
+func (n *Notifier) Warm(e *models.Event, workshops []models.Session) (int, error) {
+	before := n.rendered.Load()
+	choices := mostChoices(workshops)
+	warm := func(no models.Notice) error {
+		p, err := n.plan(no)
+		if err != nil {
+			return err
+		}
+		token := "" // a management link where Notify makes one (its value is a placeholder in the cache)
+		if p.manage {
+			token = "warm"
+		}
+		p.mail.Links = n.linksWith(&p.mail.Registration, &p.mail.Event, token)
+		_, err = n.build(&p)
+		return err
+	}
+	for _, mode := range e.Modes.Choices() {
+		r := models.Registration{ID: "warm", EventID: e.ID, Email: "warm@agora.invalid", Name: "Warm", Code: "WARMWARM",
+			Mode: mode, Seat: e.TakesSeat(mode), Seq: 1}
+		for _, state := range []models.RegState{models.RegConfirmed, models.RegWaitlisted} {
+			r.State = state
+			for lines := range len(choices) + 1 {
+				if err := warm(models.Notice{Kind: models.NoticeRegistered, Event: *e, Registration: r, Workshops: choices[:lines]}); err != nil {
+					return 0, err
+				}
+			}
+		}
+		r.State = models.RegConfirmed
+		for _, s := range workshops {
+			c := models.WorkshopChoice{Session: s, State: models.RegConfirmed, Seq: 1}
+			if err := warm(models.Notice{Kind: models.NoticeWorkshopConfirmed, Event: *e, Registration: r, Workshop: &c}); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return int(n.rendered.Load() - before), nil
+}
+
+// Rendered is how many email bodies the Notifier rendered into its cache
+// so far (tests, metrics).
+func (n *Notifier) Rendered() int64 { return n.rendered.Load() }
+
+// WarmSize is how many emails Warm renders for an event (what it takes of
+// the cache).
+func WarmSize(e *models.Event, workshops []models.Session) int {
+	return len(e.Modes.Choices()) * (2*(len(mostChoices(workshops))+1) + len(workshops))
+}
+
+// mostChoices are workshop choices as one person may make them (no two
+// overlapping), as many as fit: earliest end first.
+func mostChoices(workshops []models.Session) []models.WorkshopChoice {
+	byEnd := slices.Clone(workshops)
+	slices.SortFunc(byEnd, func(a, b models.Session) int { return a.EndsAt.Compare(b.EndsAt) })
+	var choices []models.WorkshopChoice
+	for _, s := range byEnd {
+		if len(choices) == 0 || !s.StartsAt.Before(choices[len(choices)-1].Session.EndsAt) {
+			choices = append(choices, models.WorkshopChoice{Session: s, State: models.RegConfirmed, Seq: 1})
+		}
+	}
+	return choices
 }
 
 // Placeholders for the person's fields in a cached rendering: letters and
@@ -288,8 +390,8 @@ type renderedMail struct {
 // boundedCache keeps what the registration opening would otherwise render
 // again for every person inside the write transaction: the confirmation
 // bodies of each variant, with placeholders for the person, and the
-// calendar parts of each event version. It starts over past 1,024 entries
-// (a few events' worth).
+// calendar parts of each event version. It starts over past CacheSize
+// entries (a few events' worth).
 type boundedCache[K comparable, V any] struct {
 	mu sync.Mutex
 	m  map[K]V
@@ -305,11 +407,15 @@ func (c *boundedCache[K, V]) get(k K) (V, bool) {
 func (c *boundedCache[K, V]) put(k K, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= 1024 {
+	if c.m == nil || len(c.m) >= CacheSize {
 		c.m = map[K]V{}
 	}
 	c.m[k] = v
 }
+
+// CacheSize is how many email bodies, and how many calendar parts, the
+// Notifier keeps.
+const CacheSize = 1024
 
 // icsKey names a calendar part but its recipient and stamp.
 type icsKey struct {
@@ -368,6 +474,7 @@ func (n *Notifier) compose(kind, key string, m Mail) (models.OutboxMessage, erro
 		if err != nil {
 			return msg, err
 		}
+		n.rendered.Add(1)
 		tmpl = renderedMail{subject: msg.Subject, body: models.NewMailBody(msg.TextBody, msg.HTMLBody)}
 		n.bodies.put(k, tmpl)
 	}

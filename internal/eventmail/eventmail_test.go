@@ -195,7 +195,15 @@ func TestReminderAndMessage(t *testing.T) {
 // The cached rendering of confirmations gives exactly the email a direct
 // rendering gives, whatever the person's name holds, with and without
 // workshops.
+// Emails rendered from the cache (placeholders replaced by the person's
+// values) equal a direct rendering, whether the registrations filled the
+// cache or Warm did before them (then they render nothing more).
 func TestCachedRenderingEqualsDirect(t *testing.T) {
+	t.Run("cold", func(t *testing.T) { cachedRenderingEqualsDirect(t, false) })
+	t.Run("warmed", func(t *testing.T) { cachedRenderingEqualsDirect(t, true) })
+}
+
+func cachedRenderingEqualsDirect(t *testing.T, warm bool) {
 	e := newEnv(t, 2)
 	ctx := context.Background()
 	var ws, ws2 models.Slot
@@ -209,6 +217,22 @@ func TestCachedRenderingEqualsDirect(t *testing.T) {
 		}
 		return err
 	})
+	var rendered int64
+	if warm {
+		ev, err := e.s.EventByID(ctx, e.event.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shops := []models.Session{ws.Session, ws2.Session}
+		n, err := e.n.Warm(&ev, shops)
+		if err != nil || n != eventmail.WarmSize(&ev, shops) || n == 0 {
+			t.Fatalf("warm: %d emails rendered, %v; want %d", n, err, eventmail.WarmSize(&ev, shops))
+		}
+		if n, err := e.n.Warm(&ev, shops); n != 0 || err != nil {
+			t.Fatalf("warm again: %d emails rendered, %v; want none", n, err)
+		}
+		rendered = e.n.Rendered()
+	}
 	names := []string{`Zoé <b>"O'Hara"</b> & co`, "Léa Martin", `AgoraPhName7Q`, "Ünïcødé 🎉 \\ ; ,", "Jean-Pierre d'Arc", "Ana", "Bob"}
 	for i, name := range names {
 		mode := models.ModeOnsite
@@ -282,6 +306,9 @@ func TestCachedRenderingEqualsDirect(t *testing.T) {
 		if r.State == models.RegConfirmed && len(msgs) != want {
 			t.Errorf("%q: %d emails, want %d", name, len(msgs), want)
 		}
+	}
+	if warm && e.n.Rendered() != rendered {
+		t.Errorf("after Warm, the registrations rendered %d emails more; want none", e.n.Rendered()-rendered)
 	}
 }
 

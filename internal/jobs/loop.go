@@ -27,6 +27,12 @@ func loopDefaults(logger **slog.Logger, interval *time.Duration, notify *func())
 // is how shutdown interrupts a pass), a pass that queued something as
 // info; name ("session reminders") starts both lines.
 func runEvery(ctx context.Context, logger *slog.Logger, name string, interval time.Duration, once func(context.Context) (int, error)) {
+	runEveryDoing(ctx, logger, name, "queued", interval, once)
+}
+
+// runEveryDoing is runEvery for a job whose count is of something else
+// than queued emails: done ("rendered") names it in the info line.
+func runEveryDoing(ctx context.Context, logger *slog.Logger, name, done string, interval time.Duration, once func(context.Context) (int, error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -35,7 +41,7 @@ func runEvery(ctx context.Context, logger *slog.Logger, name string, interval ti
 		case err != nil && ctx.Err() == nil:
 			logger.Warn(name, "error", err)
 		case n > 0:
-			logger.Info(name+" queued", "count", n)
+			logger.Info(name+" "+done, "count", n)
 		}
 		select {
 		case <-ctx.Done():
