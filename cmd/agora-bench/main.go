@@ -56,6 +56,7 @@ type options struct {
 	ceilingTime time.Duration
 	concurrency int
 	burst       int
+	rate        float64
 	mails       int
 	starts      int
 	out         string
@@ -88,6 +89,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.DurationVar(&o.ceilingTime, "ceiling", 2*time.Second, "measured time of the ceiling before each scenario (after a quarter of it as warm-up)")
 	fs.IntVar(&o.concurrency, "c", 32, "concurrent clients of the page scenarios")
 	fs.IntVar(&o.burst, "burst", 100, "concurrent clients of the write bursts")
+	fs.Float64Var(&o.rate, "rate", 2000, "registrations a second of the paced registration scenario (0: none)")
 	fs.IntVar(&o.mails, "mails", 5000, "emails queued for the delivery scenario")
 	fs.IntVar(&o.starts, "starts", 5, "restarts measured for start-to-ready")
 	fs.StringVar(&o.out, "o", "bench/results.json", "where to write the JSON results")
@@ -132,7 +134,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	b := &bench{o: o, dir: dir, stdout: stdout, res: Results{
 		Machine: machine(), Started: time.Now().UTC(),
-		Settings: Settings{Duration: o.duration.String(), Warmup: o.warmup.String(), Ceiling: o.ceilingTime.String(), Concurrency: o.concurrency, Burst: o.burst,
+		Settings: Settings{Duration: o.duration.String(), Warmup: o.warmup.String(), Ceiling: o.ceilingTime.String(), Concurrency: o.concurrency, Burst: o.burst, Rate: o.rate,
 			Database: "SQLite (WAL) in a temporary folder", RateLimit: "AGORA_RATE_LIMIT=0 (per-IP limits off: every request comes from 127.0.0.1)",
 			LogLevel: "info (JSON access log to a file, as in production)"},
 	}}
@@ -253,6 +255,7 @@ type load struct {
 	conc       int
 	total      int
 	duration   time.Duration // 0: the run's -duration
+	rate       float64       // > 0: calls paced at this rate a second (harness.LoadPaced), total of them
 	warm       func(ctx context.Context)
 	fn         func(ctx context.Context, worker, seq int) error
 }
@@ -270,8 +273,12 @@ func (b *bench) scenario(ctx context.Context, l load) *Scenario {
 		harness.Load(ctx, l.conc, b.o.warmup, l.total, l.fn)
 	}
 	_ = b.agora.ResetPeakRSS()
-	d := cmp.Or(l.duration, b.o.duration)
-	r := harness.Load(ctx, l.conc, d, l.total, l.fn)
+	var r harness.LoadResult
+	if l.rate > 0 {
+		r = harness.LoadPaced(ctx, l.conc, l.rate, l.total, l.fn)
+	} else {
+		r = harness.Load(ctx, l.conc, cmp.Or(l.duration, b.o.duration), l.total, l.fn)
+	}
 	peak, _ := b.agora.PeakRSS()
 	s := Scenario{Name: l.name, Kind: l.kind, Result: r, PeakRSSMB: mb(peak), CeilingPerSecond: ceiling.PerSecond}
 	if ceiling.PerSecond > 0 {

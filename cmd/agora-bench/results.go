@@ -37,6 +37,7 @@ type Settings struct {
 	Ceiling     string            `json:"ceiling_duration"`
 	Concurrency int               `json:"concurrency"`
 	Burst       int               `json:"burst"`
+	Rate        float64           `json:"registration_rate"`
 	Database    string            `json:"database"`
 	RateLimit   string            `json:"rate_limit"`
 	LogLevel    string            `json:"log"`
@@ -63,7 +64,7 @@ type DataSetInfo struct {
 // Scenario is one measured line of the table.
 type Scenario struct {
 	Name           string             `json:"name"`
-	Kind           string             `json:"kind"` // ceiling, page, feed, write, registration, rsvp, export, mail, startup
+	Kind           string             `json:"kind"` // ceiling, page, feed, write, registration, registration-paced, rsvp, export, mail, startup
 	Result         harness.LoadResult `json:"result"`
 	RatioToCeiling float64            `json:"ratio_to_ceiling,omitempty"`
 	// CeilingPerSecond is the bare handler measured right before, same concurrency.
@@ -113,9 +114,17 @@ func targets(r Results) []Target {
 			out = append(out, Target{Name: "email delivery", Target: "≥ 500 messages/s",
 				Measured: fmt.Sprintf("%.0f messages/s", x.PerSecond), Status: status(x.PerSecond >= 500 && x.Errors == 0)})
 		case "registration":
-			ok := x.PerSecond >= 2000 && x.P99 < 50*time.Millisecond && x.Errors == 0 && checksOK(r.Checks, "registration burst")
-			out = append(out, Target{Name: "registration burst", Target: "≥ 2,000/s, p99 < 50 ms, exactly the capacity confirmed (global, quotas, workshops)",
-				Measured: fmt.Sprintf("%.0f/s, p99 %s, checks %s", x.PerSecond, ms(x.P99), checkWord(r.Checks, "registration burst")), Status: status(ok)})
+			// As fast as 100 clients get answers: the throughput, and the
+			// latency at saturation (100 clients / throughput on average).
+			ok := x.PerSecond >= 2000 && x.Errors == 0 && checksOK(r.Checks, "registration burst")
+			out = append(out, Target{Name: "registration burst (saturation)", Target: "≥ 2,000/s sustained by 100 clients, exactly the capacity confirmed (global, quotas, workshops)",
+				Measured: fmt.Sprintf("%.0f/s, p99 %s at saturation, checks %s", x.PerSecond, ms(x.P99), checkWord(r.Checks, "registration burst")), Status: status(ok)})
+		case "registration-paced":
+			// 2,000 a second offered by 100 clients: the p99 at that rate,
+			// counted from when each registration was due.
+			ok := x.PerSecond >= 0.99*r.Settings.Rate && r.Settings.Rate >= 2000 && x.P99 < 50*time.Millisecond && x.Errors == 0 && checksOK(r.Checks, "registration at rate")
+			out = append(out, Target{Name: "registrations at 2,000/s", Target: "2,000/s kept by 100 clients, p99 < 50 ms, exactly the capacity confirmed",
+				Measured: fmt.Sprintf("%.0f/s, p99 %s, checks %s", x.PerSecond, ms(x.P99), checkWord(r.Checks, "registration at rate")), Status: status(ok)})
 		case "rsvp":
 			out = append(out, Target{Name: "RSVP burst", Target: "exactly the capacity confirmed, the rest waiting in order, no error",
 				Measured: fmt.Sprintf("%.0f/s, p99 %s, checks %s", x.PerSecond, ms(x.P99), checkWord(r.Checks, "RSVP burst")),

@@ -414,8 +414,9 @@ func (c *boundedCache[K, V]) put(k K, v V) {
 }
 
 // CacheSize is how many email bodies, and how many calendar parts, the
-// Notifier keeps.
-const CacheSize = 1024
+// Notifier keeps: the registration emails of four events of 100 workshops
+// and their calendar parts, a few MB.
+const CacheSize = 2048
 
 // icsKey names a calendar part but its recipient and stamp.
 type icsKey struct {

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// LoadResult is what one closed-loop run measured.
+// LoadResult is what one run of Load or LoadPaced measured.
 type LoadResult struct {
 	Requests    int           `json:"requests"`
 	Errors      int           `json:"errors"`
@@ -35,6 +35,29 @@ type LoadResult struct {
 // are exact.
 func Load(ctx context.Context, concurrency int, duration time.Duration, total int, fn func(ctx context.Context, worker, seq int) error) LoadResult {
 	deadline := time.Now().Add(duration)
+	return drive(ctx, concurrency, total, fn, func(time.Time, int) (time.Time, bool) {
+		now := time.Now()
+		return now, now.Before(deadline)
+	})
+}
+
+// LoadPaced drives fn from `concurrency` workers at a fixed rate (open
+// loop): call k (k < total) is due at start + k/rate, whenever a worker is
+// free; a worker that is free early waits for it. Each latency runs from
+// when the call was due, not from when a worker could send it, so that a
+// server falling behind the rate is charged for the wait it caused (no
+// coordinated omission). PerSecond is the rate achieved.
+func LoadPaced(ctx context.Context, concurrency int, rate float64, total int, fn func(ctx context.Context, worker, seq int) error) LoadResult {
+	return drive(ctx, concurrency, total, fn, func(start time.Time, n int) (time.Time, bool) {
+		return start.Add(time.Duration(float64(n) / rate * float64(time.Second))), true
+	})
+}
+
+// drive runs fn from concurrency workers, call n when due(start, n) says
+// (waiting for it if need be; no call once it says false), at most total
+// calls (total <= 0: no limit). A latency runs from when the call was due.
+func drive(ctx context.Context, concurrency, total int, fn func(ctx context.Context, worker, seq int) error,
+	due func(start time.Time, n int) (time.Time, bool)) LoadResult {
 	var seq atomic.Int64
 	lats := make([][]time.Duration, concurrency)
 	errs := make([]int, concurrency)
@@ -44,14 +67,21 @@ func Load(ctx context.Context, concurrency int, duration time.Duration, total in
 	for w := range concurrency {
 		lats[w] = make([]time.Duration, 0, 4096)
 		wg.Go(func() {
-			for ctx.Err() == nil && time.Now().Before(deadline) {
+			for ctx.Err() == nil {
 				n := int(seq.Add(1)) - 1
-				if total > 0 && n >= total {
+				at, ok := due(start, n)
+				if !ok || total > 0 && n >= total {
 					return
 				}
-				t0 := time.Now()
+				if wait := time.Until(at); wait > 0 {
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(wait):
+					}
+				}
 				err := fn(ctx, w, n)
-				d := time.Since(t0)
+				d := time.Since(at)
 				if err != nil {
 					if ctx.Err() != nil {
 						return // interrupted: not the server's fault
@@ -64,7 +94,11 @@ func Load(ctx context.Context, concurrency int, duration time.Duration, total in
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	return summarise(concurrency, time.Since(start), lats, errs, &firstErr)
+}
+
+// summarise turns the latencies and errors of each worker into a result.
+func summarise(concurrency int, elapsed time.Duration, lats [][]time.Duration, errs []int, firstErr *atomic.Value) LoadResult {
 	var all []time.Duration
 	r := LoadResult{Concurrency: concurrency, Elapsed: elapsed}
 	for w := range concurrency {

@@ -66,6 +66,7 @@ type Seeded struct {
 
 	Event          Event  // the product event (registration burst, programme)
 	WarmupEvent    Event  // the same shape, for the burst's warm-up
+	PacedEvent     Event  // the same shape, for registrations at a set rate
 	ExportEvent    string // id of the event with ExportRegistrations registrations
 	ExportRegs     int
 	CommitteeGroup string
@@ -178,6 +179,9 @@ func Seed(ctx context.Context, dsn string, ds DataSet) (Seeded, error) {
 		}
 		if out.WarmupEvent, err = seedEvent(ctx, store, out.admin, "Journée produit (échauffement)", 9, ds.EventCapacity, ds.Blocks, ds.Rooms, ds.Quotas); err != nil {
 			return out, fmt.Errorf("seed warm-up event: %w", err)
+		}
+		if out.PacedEvent, err = seedEvent(ctx, store, out.admin, "Journée produit (au rythme)", 10, ds.EventCapacity, ds.Blocks, ds.Rooms, ds.Quotas); err != nil {
+			return out, fmt.Errorf("seed paced event: %w", err)
 		}
 	}
 	if ds.ExportRegistrations > 0 {
