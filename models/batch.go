@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Batcher runs many small write transactions as one (group commit): writes
@@ -37,7 +39,18 @@ type Batcher struct {
 	mu      sync.Mutex
 	pending []*batchJob
 	running bool // a batch is being committed, or a goroutine commits the queue
+
+	busyUntil atomic.Int64 // unix ns: writes came together until then (see Busy)
 }
+
+// busyFor is how long the Batcher reports itself busy after a batch of
+// several writes.
+const busyFor = 250 * time.Millisecond
+
+// Busy tells whether writes have been arriving together lately (a batch of
+// several writes committed in the last quarter-second): a burst is being
+// served, and background work such as email delivery can wait.
+func (b *Batcher) Busy() bool { return time.Now().UnixNano() < b.busyUntil.Load() }
 
 type batchJob struct {
 	fn       func(tx *Tx) error
@@ -160,6 +173,9 @@ func (b *Batcher) run(ctx context.Context, batch []*batchJob) {
 			}
 		}
 	}()
+	if len(batch) > 1 {
+		b.busyUntil.Store(time.Now().Add(busyFor).UnixNano())
+	}
 	if len(batch) == 1 {
 		j := batch[0]
 		j.err = b.store.Tx(ctx, func(tx *Tx) error { return call(tx, j) })

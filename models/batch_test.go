@@ -244,3 +244,42 @@ func TestTxStatementStopsOnCancelledContext(t *testing.T) {
 		}
 	})
 }
+
+// The Batcher is busy after a batch of several writes (a burst), for a
+// moment; single writes do not make it busy.
+func TestBatcherBusy(t *testing.T) {
+	s := testutil.SQLite(t, nil)
+	ctx := context.Background()
+	b := s.NewBatcher(8)
+	if err := b.Do(ctx, func(tx *models.Tx) error { return nil }); err != nil || b.Busy() {
+		t.Fatalf("after a single write: busy %v, %v", b.Busy(), err)
+	}
+	release, done := holdBatch(t, b, nil)
+	var wg sync.WaitGroup
+	var busyInBatch [2]bool
+	for i := range 2 {
+		wg.Go(func() {
+			if err := b.Do(ctx, func(tx *models.Tx) error { busyInBatch[i] = b.Busy(); return nil }); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	for b.Pending() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if !busyInBatch[0] || !busyInBatch[1] {
+		t.Fatal("not busy during a batch of two writes")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for b.Busy() {
+		if time.Now().After(deadline) {
+			t.Fatal("still busy long after the burst")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -215,6 +215,10 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	return nil
 }
 
+// WritesBusy tells whether writes have been arriving together lately
+// (Batcher.Busy): a burst is being served.
+func (s *Store) WritesBusy() bool { return s.batch.Busy() }
+
 // SQL returns the underlying handles, for migrations and tests.
 func (s *Store) SQL() (read, write *sql.DB) { return s.read, s.write }
 

@@ -58,7 +58,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 	worker := (&mail.Worker{Store: store, Sender: sender, Logger: log.With("worker", "mail"),
-		BaseBackoff: cfg.MailBackoff, Lease: cfg.MailLease}).Init()
+		BaseBackoff: cfg.MailBackoff, Lease: cfg.MailLease, Busy: store.WritesBusy}).Init()
 	migrator, err := store.Migrator(nil)
 	if err != nil {
 		return err

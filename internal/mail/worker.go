@@ -23,7 +23,11 @@ type Worker struct {
 	BaseBackoff time.Duration // first retry delay (default 30 s), doubled each attempt
 	MaxBackoff  time.Duration // cap of the retry delay (default 1 h)
 	MaxAttempts int           // attempts before giving up (default 8)
-	Now         func() time.Time
+	// Busy tells whether a burst of writes is being served (nil: never);
+	// delivery then waits, up to MaxDefer at a time (default 5 s).
+	Busy     func() bool
+	MaxDefer time.Duration
+	Now      func() time.Time
 
 	wake   chan struct{}
 	outage time.Duration // current pause while the server is unreachable; 0 when it answers
@@ -47,6 +51,9 @@ func (w *Worker) defaults() {
 	}
 	if w.MaxAttempts <= 0 {
 		w.MaxAttempts = 8
+	}
+	if w.MaxDefer <= 0 {
+		w.MaxDefer = 5 * time.Second
 	}
 	if w.Now == nil {
 		w.Now = time.Now
@@ -74,6 +81,9 @@ func (w *Worker) Init() *Worker { w.defaults(); return w }
 func (w *Worker) Run(ctx context.Context) {
 	w.defaults()
 	for {
+		if !w.yield(ctx) {
+			return
+		}
 		n, err := w.RunOnce(ctx)
 		switch {
 		case ctx.Err() != nil:
@@ -99,6 +109,25 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// yield waits while Busy says a burst of writes is being served, at most
+// MaxDefer; it returns false when ctx ends. Delivering is work for the
+// processor (drawing a confirmation's QR code alone takes 1–2 ms, in one
+// piece) that competes with the requests of a registration opening: the
+// emails can wait a few seconds, the people registering should not. A
+// burst that goes on longer still gets a batch delivered every MaxDefer.
+func (w *Worker) yield(ctx context.Context) bool {
+	if w.Busy == nil {
+		return true
+	}
+	const step = 50 * time.Millisecond
+	for waited := time.Duration(0); waited < w.MaxDefer && w.Busy(); waited += step {
+		if !sleep(ctx, step) {
+			return false
+		}
+	}
+	return true
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
