@@ -5,25 +5,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dnum-sociaux/agora/internal/eventmail"
-	"github.com/dnum-sociaux/agora/internal/ical"
 	"github.com/dnum-sociaux/agora/internal/jobs"
-	"github.com/dnum-sociaux/agora/internal/mail"
-	"github.com/dnum-sociaux/agora/internal/render"
 	"github.com/dnum-sociaux/agora/internal/testutil"
 	"github.com/dnum-sociaux/agora/models"
-	"github.com/dnum-sociaux/agora/templates"
 )
 
 func TestEventRemindersAWeekAndADayBeforeOnce(t *testing.T) {
 	clock := testutil.NewClock()
 	store := testutil.SQLite(t, clock.Now)
 	ctx := context.Background()
-	r, err := render.New(templates.FS, map[string]any{"asset": func(p string) string { return p }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := eventmail.New(mail.NewComposer(r, "https://agora.test"), "https://agora.test", ical.Person{Email: "agora@agora.test"}, clock.Now)
+	n := eventNotifier(t, clock)
 	start := clock.Now().Add(10 * 24 * time.Hour)
 	var e models.Event
 	testutil.MustTx(t, store, func(tx *models.Tx) error {

@@ -8,11 +8,8 @@ import (
 	"time"
 
 	"github.com/dnum-sociaux/agora/internal/jobs"
-	"github.com/dnum-sociaux/agora/internal/mail"
-	"github.com/dnum-sociaux/agora/internal/render"
 	"github.com/dnum-sociaux/agora/internal/testutil"
 	"github.com/dnum-sociaux/agora/models"
-	"github.com/dnum-sociaux/agora/templates"
 )
 
 // On the eve of a poll's last day, the members who have not answered every
@@ -23,10 +20,6 @@ func TestPollRemindersOnTheEveOfTheLastDayOnce(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			clock.Set(testutil.NewClock().Now())
 			ctx := context.Background()
-			r, err := render.New(templates.FS, map[string]any{"asset": func(p string) string { return p }})
-			if err != nil {
-				t.Fatal(err)
-			}
 			paris := func(m time.Month, d, h, min int) time.Time { return time.Date(2026, m, d, h, min, 0, 0, models.Paris) }
 			users := map[string]models.User{}
 			var poll models.Poll
@@ -63,7 +56,7 @@ func TestPollRemindersOnTheEveOfTheLastDayOnce(t *testing.T) {
 				_, err = tx.VotePoll(ctx, users["d"], poll.ID, map[string]models.Vote{slots[0].ID: models.VoteYes})
 				return err
 			})
-			job := &jobs.PollReminders{Store: store, Mail: mail.NewComposer(r, "https://agora.test"), BaseURL: "https://agora.test"}
+			job := &jobs.PollReminders{Store: store, Mail: composer(t), BaseURL: "https://agora.test"}
 			reminded := func() []string {
 				msgs, _, err := store.ListOutbox(ctx, models.OutboxFilter{Kind: "poll.reminder", Limit: 100})
 				if err != nil {

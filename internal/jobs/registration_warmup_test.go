@@ -6,13 +6,9 @@ import (
 	"time"
 
 	"github.com/dnum-sociaux/agora/internal/eventmail"
-	"github.com/dnum-sociaux/agora/internal/ical"
 	"github.com/dnum-sociaux/agora/internal/jobs"
-	"github.com/dnum-sociaux/agora/internal/mail"
-	"github.com/dnum-sociaux/agora/internal/render"
 	"github.com/dnum-sociaux/agora/internal/testutil"
 	"github.com/dnum-sociaux/agora/models"
-	"github.com/dnum-sociaux/agora/templates"
 )
 
 // The warm-up renders the emails of the events whose registration is open
@@ -22,11 +18,7 @@ func TestRegistrationWarmupRendersOpeningsAhead(t *testing.T) {
 	clock := testutil.NewClock()
 	store := testutil.SQLite(t, clock.Now)
 	ctx := context.Background()
-	r, err := render.New(templates.FS, map[string]any{"asset": func(p string) string { return p }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := eventmail.New(mail.NewComposer(r, "https://agora.test"), "https://agora.test", ical.Person{Email: "agora@agora.test"}, clock.Now)
+	n := eventNotifier(t, clock)
 	var org models.User
 	start := clock.Now().Add(30 * 24 * time.Hour)
 	type event struct {

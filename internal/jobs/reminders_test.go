@@ -9,11 +9,8 @@ import (
 	"github.com/dnum-sociaux/agora/internal/ical"
 	"github.com/dnum-sociaux/agora/internal/invite"
 	"github.com/dnum-sociaux/agora/internal/jobs"
-	"github.com/dnum-sociaux/agora/internal/mail"
-	"github.com/dnum-sociaux/agora/internal/render"
 	"github.com/dnum-sociaux/agora/internal/testutil"
 	"github.com/dnum-sociaux/agora/models"
-	"github.com/dnum-sociaux/agora/templates"
 )
 
 func paris(y int, m time.Month, d, h, min int) time.Time {
@@ -24,11 +21,7 @@ func TestRemindersTheDayBeforeOnce(t *testing.T) {
 	clock := testutil.NewClock()
 	store := testutil.SQLite(t, clock.Now)
 	ctx := context.Background()
-	r, err := render.New(templates.FS, map[string]any{"asset": func(p string) string { return p }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sender := &invite.Sender{Mail: mail.NewComposer(r, "https://agora.test"), Organizer: ical.Person{Email: "agora@agora.test"},
+	sender := &invite.Sender{Mail: composer(t), Organizer: ical.Person{Email: "agora@agora.test"},
 		BaseURL: "https://agora.test", Now: clock.Now}
 	newJob := func() *jobs.Reminders { return &jobs.Reminders{Store: store, Invite: sender, Now: clock.Now} }
 
