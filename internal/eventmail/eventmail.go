@@ -287,7 +287,8 @@ func (n *Notifier) build(p *planned) (models.OutboxMessage, error) {
 // render them inside their write transactions, one after the other on the
 // single writer (on a cold server, the first half-second of a burst of
 // 5,000 registrations went at half speed). A pass over a warm event only
-// finds everything in the caches. It returns how many emails it rendered.
+// finds everything in the caches. It returns how many emails were rendered
+// into the cache meanwhile (by registrations too, if some were made).
 func (n *Notifier) Warm(e *models.Event, workshops []models.Session) (int, error) {
 	before := n.rendered.Load()
 	choices := mostChoices(workshops)
