@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -227,17 +228,9 @@ func (s *Store) ClaimDue(ctx context.Context, limit int, lease time.Duration) ([
 		if err != nil {
 			return fmt.Errorf("claim mail: %w", err)
 		}
-		claimed = claimed[:0] // a batch may run its writes twice
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return fmt.Errorf("claim mail: %w", err)
-			}
-			claimed = append(claimed, id)
-		}
-		rows.Close()
-		return rows.Err()
+		// Set anew: a batch may run its writes twice.
+		claimed, err = collectIDs(rows)
+		return err
 	})
 	if err != nil || len(claimed) == 0 {
 		return nil, err
@@ -246,17 +239,13 @@ func (s *Store) ClaimDue(ctx context.Context, limit int, lease time.Duration) ([
 	if err != nil {
 		return nil, fmt.Errorf("read claimed mail: %w", err)
 	}
-	defer rows.Close()
-	byID := map[string]OutboxMessage{}
-	for rows.Next() {
-		m, err := scanOutbox(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan mail: %w", err)
-		}
-		byID[m.ID] = m
+	msgs, err := collect(rows, scanOutbox)
+	if err != nil {
+		return nil, fmt.Errorf("scan mail: %w", err)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+	byID := make(map[string]OutboxMessage, len(msgs))
+	for _, m := range msgs {
+		byID[m.ID] = m
 	}
 	out := make([]OutboxMessage, 0, len(claimed))
 	for _, id := range ids { // in the order they fell due
@@ -288,23 +277,25 @@ func (s *Store) dueIDs(ctx context.Context, limit int) ([]any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("select due mail: %w", err)
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("select due mail: %w", err)
-			}
-			ids = append(ids, id)
+		more, err := collectIDs(rows)
+		if err != nil {
+			return nil, fmt.Errorf("select due mail: %w", err)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		if len(ids) >= limit {
+		if ids = append(ids, more...); len(ids) >= limit {
 			break
 		}
 	}
 	return ids, nil
+}
+
+// collectIDs reads a column of ids, as query arguments, then closes rows.
+func collectIDs(rows *sql.Rows) ([]any, error) {
+	ids, err := collect(rows, scanString)
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out, err
 }
 
 // marks are n placeholders separated by commas.
