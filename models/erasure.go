@@ -30,7 +30,8 @@ func (e *ErasureBlocked) Error() string {
 // for the confirmation page; EraseUser checks again, under locks.
 func (d *DB) ErasureBlockers(ctx context.Context, u User) (*ErasureBlocked, error) {
 	var b ErasureBlocked
-	rows, err := d.query(ctx, `SELECT g.title FROM work_groups g
+	var err error
+	b.Groups, err = d.queryStrings(ctx, `SELECT g.title FROM work_groups g
 		JOIN group_members m ON m.group_id = g.id AND m.user_id = ? AND m.role = ?
 		WHERE g.status IN (?, ?) AND NOT EXISTS (SELECT 1 FROM group_members o
 			WHERE o.group_id = g.id AND o.role = ? AND o.user_id <> ?)
@@ -38,18 +39,12 @@ func (d *DB) ErasureBlockers(ctx context.Context, u User) (*ErasureBlocked, erro
 	if err != nil {
 		return nil, fmt.Errorf("groups only %s organises: %w", u.ID, err)
 	}
-	if b.Groups, err = collect(rows, scanString); err != nil {
-		return nil, err
-	}
-	rows, err = d.query(ctx, `SELECT e.title FROM events e JOIN event_organisers o ON o.event_id = e.id AND o.user_id = ?
+	b.Events, err = d.queryStrings(ctx, `SELECT e.title FROM events e JOIN event_organisers o ON o.event_id = e.id AND o.user_id = ?
 		WHERE e.status NOT IN (?, ?) AND e.ends_at > ? AND NOT EXISTS (SELECT 1 FROM event_organisers x
 			WHERE x.event_id = e.id AND x.user_id <> ?)
 		ORDER BY e.starts_at, e.title`, u.ID, EventCancelled, EventArchived, d.Now(), u.ID)
 	if err != nil {
 		return nil, fmt.Errorf("events only %s organises: %w", u.ID, err)
-	}
-	if b.Events, err = collect(rows, scanString); err != nil {
-		return nil, err
 	}
 	if u.Role == RoleAdmin {
 		n, err := d.CountAdmins(ctx)
@@ -62,12 +57,6 @@ func (d *DB) ErasureBlockers(ctx context.Context, u User) (*ErasureBlocked, erro
 		return nil, nil
 	}
 	return &b, nil
-}
-
-func scanString(row rowScanner) (string, error) {
-	var s string
-	err := row.Scan(&s)
-	return s, err
 }
 
 // Erasure is what EraseUser did, for the caller to tell people: the
@@ -167,26 +156,18 @@ func (tx *Tx) lockForErasure(ctx context.Context, u User) error {
 			return fmt.Errorf("lock admins: %w", err)
 		}
 	}
-	rows, err := tx.query(ctx, "SELECT group_id FROM group_members WHERE user_id = ? AND role = ? ORDER BY group_id", u.ID, RoleGroupOrganiser)
+	groups, err := tx.queryStrings(ctx, "SELECT group_id FROM group_members WHERE user_id = ? AND role = ? ORDER BY group_id", u.ID, RoleGroupOrganiser)
 	if err != nil {
 		return fmt.Errorf("groups of %s: %w", u.ID, err)
-	}
-	groups, err := collect(rows, scanString)
-	if err != nil {
-		return err
 	}
 	for _, id := range groups {
 		if err := tx.lockRow(ctx, "work_groups", id); err != nil {
 			return err
 		}
 	}
-	rows, err = tx.query(ctx, "SELECT event_id FROM event_organisers WHERE user_id = ? ORDER BY event_id", u.ID)
+	events, err := tx.queryStrings(ctx, "SELECT event_id FROM event_organisers WHERE user_id = ? ORDER BY event_id", u.ID)
 	if err != nil {
 		return fmt.Errorf("events of %s: %w", u.ID, err)
-	}
-	events, err := collect(rows, scanString)
-	if err != nil {
-		return err
 	}
 	for _, id := range events {
 		if _, err := tx.lockEvent(ctx, id); err != nil {

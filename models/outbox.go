@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -219,23 +218,22 @@ func (s *Store) ClaimDue(ctx context.Context, limit int, lease time.Duration) ([
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
-	var claimed []any
+	var claimed []string
 	err = s.Batch(ctx, func(tx *Tx) error {
 		now := tx.Now()
-		args := append([]any{MailSending, now.Add(lease)}, ids...)
-		rows, err := tx.query(ctx, `UPDATE outbox SET state = ?, locked_until = ?, attempts = attempts + 1
+		args := append([]any{MailSending, now.Add(lease)}, anys(ids)...)
+		var err error // claimed is set anew: a batch may run its writes twice
+		claimed, err = tx.queryStrings(ctx, `UPDATE outbox SET state = ?, locked_until = ?, attempts = attempts + 1
 			WHERE id IN (`+marks(len(ids))+`) AND `+outboxDue+` RETURNING id`, append(args, MailPending, now, MailSending, now)...)
 		if err != nil {
 			return fmt.Errorf("claim mail: %w", err)
 		}
-		// Set anew: a batch may run its writes twice.
-		claimed, err = collectIDs(rows)
-		return err
+		return nil
 	})
 	if err != nil || len(claimed) == 0 {
 		return nil, err
 	}
-	rows, err := s.query(ctx, `SELECT `+outboxColumns+outboxFrom+` WHERE id IN (`+marks(len(claimed))+`)`, claimed...)
+	rows, err := s.query(ctx, `SELECT `+outboxColumns+outboxFrom+` WHERE id IN (`+marks(len(claimed))+`)`, anys(claimed)...)
 	if err != nil {
 		return nil, fmt.Errorf("read claimed mail: %w", err)
 	}
@@ -249,7 +247,7 @@ func (s *Store) ClaimDue(ctx context.Context, limit int, lease time.Duration) ([
 	}
 	out := make([]OutboxMessage, 0, len(claimed))
 	for _, id := range ids { // in the order they fell due
-		if m, ok := byID[id.(string)]; ok {
+		if m, ok := byID[id]; ok {
 			out = append(out, m)
 		}
 	}
@@ -263,9 +261,9 @@ const outboxDue = `((state = ? AND next_attempt_at <= ?) OR (state = ? AND locke
 // dueIDs returns up to limit messages due now: those whose lease ran out
 // first, then the pending ones in the order they fell due. Each query
 // follows the index on (state, next_attempt_at) and stops at limit.
-func (s *Store) dueIDs(ctx context.Context, limit int) ([]any, error) {
+func (s *Store) dueIDs(ctx context.Context, limit int) ([]string, error) {
 	now := s.Now()
-	var ids []any
+	var ids []string
 	for _, q := range []struct {
 		sql  string
 		args []any
@@ -273,11 +271,7 @@ func (s *Store) dueIDs(ctx context.Context, limit int) ([]any, error) {
 		{`SELECT id FROM outbox WHERE state = ? AND locked_until < ? ORDER BY locked_until, id LIMIT ?`, []any{MailSending, now}},
 		{`SELECT id FROM outbox WHERE state = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`, []any{MailPending, now}},
 	} {
-		rows, err := s.query(ctx, q.sql, append(q.args, limit-len(ids))...)
-		if err != nil {
-			return nil, fmt.Errorf("select due mail: %w", err)
-		}
-		more, err := collectIDs(rows)
+		more, err := s.queryStrings(ctx, q.sql, append(q.args, limit-len(ids))...)
 		if err != nil {
 			return nil, fmt.Errorf("select due mail: %w", err)
 		}
@@ -286,16 +280,6 @@ func (s *Store) dueIDs(ctx context.Context, limit int) ([]any, error) {
 		}
 	}
 	return ids, nil
-}
-
-// collectIDs reads a column of ids, as query arguments, then closes rows.
-func collectIDs(rows *sql.Rows) ([]any, error) {
-	ids, err := collect(rows, scanString)
-	out := make([]any, len(ids))
-	for i, id := range ids {
-		out[i] = id
-	}
-	return out, err
 }
 
 // marks are n placeholders separated by commas.

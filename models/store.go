@@ -323,6 +323,30 @@ func notFound(err error, format string, args ...any) error {
 // rowScanner is a *sql.Row or *sql.Rows.
 type rowScanner = interface{ Scan(...any) error }
 
+// queryStrings runs a query of one text column and returns its values.
+func (d *DB) queryStrings(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := d.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanString)
+}
+
+func scanString(row rowScanner) (string, error) {
+	var s string
+	err := row.Scan(&s)
+	return s, err
+}
+
+// anys are ss as query arguments.
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, v := range ss {
+		out[i] = v
+	}
+	return out
+}
+
 // collect reads every row of rows with scan, then closes rows.
 func collect[T any](rows *sql.Rows, scan func(rowScanner) (T, error)) ([]T, error) {
 	defer rows.Close()
