@@ -302,7 +302,13 @@ func (n *Notifier) Warm(e *models.Event, workshops []models.Session) (int, error
 			token = "warm"
 		}
 		p.mail.Links = n.linksWith(&p.mail.Registration, &p.mail.Event, token)
-		_, err = n.build(&p)
+		// What build caches, without the person's calendar part and QR code.
+		if _, err := n.compose(p.kind, p.key, p.mail); err != nil {
+			return err
+		}
+		if p.method != "" {
+			_, err = n.calendarTemplate(p.method, p.cal)
+		}
 		return err
 	}
 	for _, mode := range e.Modes.Choices() {
@@ -430,16 +436,25 @@ type icsKey struct {
 // ical.Invitation), so that the registration opening does not build the
 // whole calendar again for every person.
 func (n *Notifier) invitation(method ical.Method, cal ical.Event, to ical.Person) ([]byte, error) {
-	k := icsKey{method: method, event: cal}
-	t, ok := n.calendars.get(k)
-	if !ok {
-		var err error
-		if t, err = ical.NewInvitationTemplate(method, cal); err != nil {
-			return nil, err
-		}
-		n.calendars.put(k, t)
+	t, err := n.calendarTemplate(method, cal)
+	if err != nil {
+		return nil, err
 	}
 	return t.For(to, n.Now().UTC())
+}
+
+// calendarTemplate is the cached template of a calendar part.
+func (n *Notifier) calendarTemplate(method ical.Method, cal ical.Event) (*ical.InvitationTemplate, error) {
+	k := icsKey{method: method, event: cal}
+	if t, ok := n.calendars.get(k); ok {
+		return t, nil
+	}
+	t, err := ical.NewInvitationTemplate(method, cal)
+	if err != nil {
+		return nil, err
+	}
+	n.calendars.put(k, t)
+	return t, nil
 }
 
 // compose renders the email of m: confirmations and promotions without
