@@ -37,8 +37,9 @@ func (w *RegistrationWarmup) defaults() {
 	if w.Ahead <= 0 {
 		w.Ahead = time.Hour
 	}
-	var notify func()
-	loopDefaults(&w.Logger, &w.Interval, &notify)
+	if w.Logger == nil {
+		w.Logger = slog.New(slog.DiscardHandler)
+	}
 }
 
 // RunOnce warms the events of a pass and returns how many emails it
