@@ -166,17 +166,13 @@ func blockedOn(t *testing.T, s *models.Store, pid int, done <-chan error) bool {
 func TestPurgeMailWaitsForEnqueue(t *testing.T) {
 	onEachStore(t, func(t *testing.T, s *models.Store, clock *testutil.Clock) {
 		ctx := context.Background()
-		body := models.NewMailBody("Bonjour PhKey", "<p>Bonjour PhKey</p>")
-		enqueueMail(t, s, body, "first")
-		setMail(t, s, models.MailSent, clock.Now(), "first")
-		clock.Advance(91 * day)
+		body := sentLongAgo(t, s, clock)
 		before := clock.Now().Add(-90 * day)
 
 		done := make(chan error, 1)
 		var waited bool
 		testutil.MustTx(t, s, func(tx *models.Tx) error {
-			if _, err := tx.Enqueue(ctx, models.OutboxMessage{DedupeKey: "second", Kind: "test", Recipient: "p@example.org", Subject: "S",
-				Body: body, Vars: []string{"PhKey", "second"}}); err != nil {
+			if _, err := tx.Enqueue(ctx, secondMail(body)); err != nil {
 				return err
 			}
 			pid := 0
@@ -198,13 +194,7 @@ func TestPurgeMailWaitsForEnqueue(t *testing.T) {
 		if got := outboxKeys(t, s); !got["second"] || got["first"] {
 			t.Errorf("outbox after the purge: %v", got)
 		}
-		m, err := s.OutboxByID(ctx, onlyID(t, s, "second"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m.TextBody != "Bonjour second" || m.HTMLBody != "<p>Bonjour second</p>" {
-			t.Errorf("the message lost its body: %q %q (the purge waited: %v)", m.TextBody, m.HTMLBody, waited)
-		}
+		secondReadsWhole(t, s, "the message lost its body", "the purge", waited)
 	})
 }
 
@@ -213,10 +203,7 @@ func TestPurgeMailWaitsForEnqueue(t *testing.T) {
 func TestEnqueueAfterPurgeStoresBodyAgain(t *testing.T) {
 	onEachStore(t, func(t *testing.T, s *models.Store, clock *testutil.Clock) {
 		ctx := context.Background()
-		body := models.NewMailBody("Bonjour PhKey", "<p>Bonjour PhKey</p>")
-		enqueueMail(t, s, body, "first")
-		setMail(t, s, models.MailSent, clock.Now(), "first")
-		clock.Advance(91 * day)
+		body := sentLongAgo(t, s, clock)
 
 		// The purge's transaction, stopped after deleting the body.
 		_, write := s.SQL()
@@ -241,8 +228,7 @@ func TestEnqueueAfterPurgeStoresBodyAgain(t *testing.T) {
 		done := make(chan error, 1)
 		go func() {
 			done <- s.Tx(ctx, func(tx *models.Tx) error {
-				_, err := tx.Enqueue(ctx, models.OutboxMessage{DedupeKey: "second", Kind: "test", Recipient: "p@example.org", Subject: "S",
-					Body: body, Vars: []string{"PhKey", "second"}})
+				_, err := tx.Enqueue(ctx, secondMail(body))
 				return err
 			})
 		}()
@@ -255,14 +241,38 @@ func TestEnqueueAfterPurgeStoresBodyAgain(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		m, err := s.OutboxByID(ctx, onlyID(t, s, "second"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m.TextBody != "Bonjour second" || m.HTMLBody != "<p>Bonjour second</p>" {
-			t.Errorf("the message has no body: %q %q (the enqueue waited: %v)", m.TextBody, m.HTMLBody, waited)
-		}
+		secondReadsWhole(t, s, "the message has no body", "the enqueue", waited)
 	})
+}
+
+// sentLongAgo queues a message "first" with a shared body, sent, then
+// moves the clock past the mail retention: the body is nothing else's.
+func sentLongAgo(t *testing.T, s *models.Store, clock *testutil.Clock) *models.MailBody {
+	t.Helper()
+	body := models.NewMailBody("Bonjour PhKey", "<p>Bonjour PhKey</p>")
+	enqueueMail(t, s, body, "first")
+	setMail(t, s, models.MailSent, clock.Now(), "first")
+	clock.Advance(91 * day)
+	return body
+}
+
+// secondMail is a message "second" using body.
+func secondMail(body *models.MailBody) models.OutboxMessage {
+	return models.OutboxMessage{DedupeKey: "second", Kind: "test", Recipient: "p@example.org", Subject: "S",
+		Body: body, Vars: []string{"PhKey", "second"}}
+}
+
+// secondReadsWhole checks that the message "second" reads with its body
+// (problem and who says what went wrong; waited, whether who waited).
+func secondReadsWhole(t *testing.T, s *models.Store, problem, who string, waited bool) {
+	t.Helper()
+	m, err := s.OutboxByID(context.Background(), onlyID(t, s, "second"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.TextBody != "Bonjour second" || m.HTMLBody != "<p>Bonjour second</p>" {
+		t.Errorf("%s: %q %q (%s waited: %v)", problem, m.TextBody, m.HTMLBody, who, waited)
+	}
 }
 
 func onlyID(t *testing.T, s *models.Store, key string) string {
