@@ -128,21 +128,27 @@ func TestPurgeMail(t *testing.T) {
 	})
 }
 
-// blockedOn waits until the purge or enqueue running in the background is
-// waiting for the transaction tx holds (PostgreSQL: a server process
-// blocked by tx's; SQLite: a writer waiting for the one connection), or
-// has finished. It reports whether it was seen waiting.
-func blockedOn(t *testing.T, s *models.Store, pid int, done <-chan error) bool {
+// startBlocked runs run in the background and waits until it is waiting
+// for the transaction the caller holds (PostgreSQL: a server process
+// blocked by the one of pid; SQLite: a writer waiting for the one
+// connection), or has finished. It reports whether run was seen waiting,
+// and gives the channel of its result (already read when run finished).
+// The SQLite writer's count of waits is read before run starts: read after,
+// a run that queued at once would never be seen waiting.
+func startBlocked(t *testing.T, s *models.Store, pid int, run func() error) (waited bool, done <-chan error) {
 	t.Helper()
 	read, write := s.SQL()
 	waits := write.Stats().WaitCount
+	result := make(chan error, 1)
+	go func() { result <- run() }()
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		select {
-		case err := <-done:
+		case err := <-result:
 			if err != nil {
 				t.Fatal(err)
 			}
-			return false
+			return false, result
 		default:
 		}
 		if s.Dialect() == models.Postgres {
@@ -151,10 +157,13 @@ func blockedOn(t *testing.T, s *models.Store, pid int, done <-chan error) bool {
 				t.Fatal(err)
 			}
 			if n > 0 {
-				return true
+				return true, result
 			}
 		} else if write.Stats().WaitCount > waits {
-			return true
+			return true, result
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the background write neither waited nor finished within 30 s")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -169,8 +178,8 @@ func TestPurgeMailWaitsForEnqueue(t *testing.T) {
 		body := sentLongAgo(t, s, clock)
 		before := clock.Now().Add(-90 * day)
 
-		done := make(chan error, 1)
 		var waited bool
+		var done <-chan error
 		testutil.MustTx(t, s, func(tx *models.Tx) error {
 			if _, err := tx.Enqueue(ctx, secondMail(body)); err != nil {
 				return err
@@ -182,8 +191,7 @@ func TestPurgeMailWaitsForEnqueue(t *testing.T) {
 					return err
 				}
 			}
-			go func() { _, _, err := s.PurgeMail(ctx, before); done <- err }()
-			waited = blockedOn(t, s, pid, done)
+			waited, done = startBlocked(t, s, pid, func() error { _, _, err := s.PurgeMail(ctx, before); return err })
 			return nil
 		})
 		if waited {
@@ -225,14 +233,12 @@ func TestEnqueueAfterPurgeStoresBodyAgain(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		done := make(chan error, 1)
-		go func() {
-			done <- s.Tx(ctx, func(tx *models.Tx) error {
+		waited, done := startBlocked(t, s, pid, func() error {
+			return s.Tx(ctx, func(tx *models.Tx) error {
 				_, err := tx.Enqueue(ctx, secondMail(body))
 				return err
 			})
-		}()
-		waited := blockedOn(t, s, pid, done)
+		})
 		if err := purge.Commit(); err != nil {
 			t.Fatal(err)
 		}
