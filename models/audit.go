@@ -27,10 +27,11 @@ type AuditEntry struct {
 	RequestID  string
 }
 
+var auditInsert = newAppendOnly("audit_log", "id, at, actor_id, actor_email, action, target_type, target_id, detail, request_id", "")
+
 // Audit records a change made by actor, in the transaction that makes it.
 func (tx *Tx) Audit(ctx context.Context, a Actor, action, targetType, targetID, detail string) error {
-	_, err := tx.exec(ctx, `INSERT INTO audit_log (id, at, actor_id, actor_email, action, target_type, target_id, detail, request_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	err := tx.insert(ctx, auditInsert,
 		NewID(), tx.Now(), nullString(a.UserID), a.Email, action, targetType, targetID, truncate(detail, 2000), a.RequestID)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", action, err)

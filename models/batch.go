@@ -31,7 +31,9 @@ import (
 // have no effect but its writes through tx and what it returns (the second
 // run overwrites it). Every rule they enforce runs inside the shared
 // transaction, after its own locks, as in Store.Tx; a function sees the
-// writes of the functions before it.
+// writes of the functions before it, except the rows of append-only inserts
+// (audit log, registration links, outbox: see appendOnly), which are
+// written together once every function has run.
 type Batcher struct {
 	store *Store
 	max   int
@@ -178,16 +180,26 @@ func (b *Batcher) run(ctx context.Context, batch []*batchJob) {
 	}
 	if len(batch) == 1 {
 		j := batch[0]
-		j.err = b.store.Tx(ctx, func(tx *Tx) error { return call(tx, j) })
+		j.err = b.store.Tx(ctx, func(tx *Tx) error {
+			tx.deferInserts()
+			if err := call(tx, j); err != nil {
+				return err
+			}
+			return tx.flushInserts(ctx)
+		})
 		close(j.done)
 		return
 	}
 	err := b.store.Tx(ctx, func(tx *Tx) error {
 		tx.sessions, tx.events = map[string]batchSession{}, map[string]Event{}
+		tx.deferInserts()
 		for _, j := range batch {
 			if j.err = call(tx, j); j.err != nil {
 				return errBatchReplay
 			}
+		}
+		if err := tx.flushInserts(ctx); err != nil {
+			return errBatchReplay // whose rows failed is found by the replay
 		}
 		return nil
 	})
@@ -222,15 +234,20 @@ func (b *Batcher) runEachInSavepoint(ctx context.Context, batch []*batchJob) err
 		}
 		savepoint, rollback, release := stmts[0], stmts[1], stmts[2]
 		tx.sessions, tx.events = map[string]batchSession{}, map[string]Event{}
+		tx.deferInserts()
 		for _, j := range batch {
 			if _, err := savepoint.ExecContext(ctx); err != nil {
 				return fmt.Errorf("savepoint: %w", err)
 			}
-			if j.err = call(tx, j); j.err != nil {
+			if j.err = call(tx, j); j.err == nil {
+				j.err = tx.flushInserts(ctx) // this write's rows, in its savepoint
+			}
+			if j.err != nil {
 				if _, err := rollback.ExecContext(ctx); err != nil {
 					return fmt.Errorf("rollback to savepoint: %w", err)
 				}
 				tx.bodies = nil // what the write stored is gone
+				tx.dropInserts()
 			}
 			if _, err := release.ExecContext(ctx); err != nil {
 				return fmt.Errorf("release savepoint: %w", err)

@@ -154,26 +154,58 @@ var storeBody = map[Dialect]string{
 		ON CONFLICT (hash) DO NOTHING`,
 }
 
+var outboxInsert = newAppendOnly("outbox", `id, dedupe_key, kind, recipient, subject, text_body, html_body, body_hash, body_vars,
+	ics_method, ics_body, inline_qr, state, attempts, next_attempt_at, created_at`, "ON CONFLICT (dedupe_key) DO NOTHING")
+
 // Enqueue adds a message to the outbox. A message whose dedupe key is
 // already there is not added again, and queued reports false.
 func (tx *Tx) Enqueue(ctx context.Context, m OutboxMessage) (queued bool, err error) {
+	row, err := tx.outboxRow(ctx, m)
+	if err != nil {
+		return false, err
+	}
+	res, err := tx.exec(ctx, outboxInsert.statement(1), row...)
+	if err != nil {
+		return false, fmt.Errorf("enqueue %s: %w", m.Kind, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// Queue adds a message to the outbox like Enqueue, without telling whether
+// its dedupe key was there already: in a group commit (Store.Batch) the
+// row is written with the batch's others, just before the batch commits.
+func (tx *Tx) Queue(ctx context.Context, m OutboxMessage) error {
+	row, err := tx.outboxRow(ctx, m)
+	if err != nil {
+		return err
+	}
+	if err := tx.insert(ctx, outboxInsert, row...); err != nil {
+		return fmt.Errorf("enqueue %s: %w", m.Kind, err)
+	}
+	return nil
+}
+
+// outboxRow checks a message and returns its outbox row, storing its
+// shared body first when this transaction has not stored or found it yet.
+func (tx *Tx) outboxRow(ctx context.Context, m OutboxMessage) ([]any, error) {
 	if m.DedupeKey == "" || m.Recipient == "" {
-		return false, fmt.Errorf("enqueue %s: dedupe key and recipient are required", m.Kind)
+		return nil, fmt.Errorf("enqueue %s: dedupe key and recipient are required", m.Kind)
 	}
 	if strings.ContainsAny(m.Recipient+m.Subject, "\r\n") {
-		return false, fmt.Errorf("enqueue %s: line break in a header", m.Kind)
+		return nil, fmt.Errorf("enqueue %s: line break in a header", m.Kind)
 	}
 	now := tx.Now()
 	text, htm, hash, vars := m.TextBody, m.HTMLBody, any(nil), ""
 	if m.Body != nil {
 		if len(m.Vars)%2 != 0 {
-			return false, fmt.Errorf("enqueue %s: placeholders and values do not pair", m.Kind)
+			return nil, fmt.Errorf("enqueue %s: placeholders and values do not pair", m.Kind)
 		}
 		// Stored once: later messages find it there (and change nothing);
 		// within one transaction, once is enough to know.
 		if !tx.bodies[m.Body.hash] {
 			if _, err := tx.exec(ctx, storeBody[tx.dialect], m.Body.hash, m.Body.Text, m.Body.HTML, now); err != nil {
-				return false, fmt.Errorf("enqueue %s: shared body: %w", m.Kind, err)
+				return nil, fmt.Errorf("enqueue %s: shared body: %w", m.Kind, err)
 			}
 			if tx.bodies == nil {
 				tx.bodies = map[string]bool{}
@@ -182,20 +214,12 @@ func (tx *Tx) Enqueue(ctx context.Context, m OutboxMessage) (queued bool, err er
 		}
 		b, err := json.Marshal(m.Vars)
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 		text, htm, hash, vars = "", "", m.Body.hash, string(b)
 	}
-	res, err := tx.exec(ctx, `INSERT INTO outbox (id, dedupe_key, kind, recipient, subject, text_body, html_body, body_hash, body_vars,
-		ics_method, ics_body, inline_qr, state, attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
-		ON CONFLICT (dedupe_key) DO NOTHING`,
-		NewID(), m.DedupeKey, m.Kind, m.Recipient, m.Subject, text, htm, hash, vars, m.ICSMethod, m.ICSBody,
-		m.InlineQR, MailPending, now, now)
-	if err != nil {
-		return false, fmt.Errorf("enqueue %s: %w", m.Kind, err)
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return []any{NewID(), m.DedupeKey, m.Kind, m.Recipient, m.Subject, text, htm, hash, vars, m.ICSMethod, m.ICSBody,
+		m.InlineQR, MailPending, 0, now, now}, nil
 }
 
 // ClaimDue takes up to limit messages that are due, those whose lease ran

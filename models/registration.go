@@ -849,6 +849,8 @@ func NormaliseCode(s string) string {
 
 // --- management links ---
 
+var linkInsert = newAppendOnly("registration_links", "id, token_hash, registration_id, created_at", "")
+
 // NewRegistrationLink creates a secret management link for a registration
 // and returns its token "<id>.<secret>". Only a hash of the secret is
 // stored. Each email that carries the link gets its own token; all stay
@@ -860,9 +862,7 @@ func (tx *Tx) NewRegistrationLink(ctx context.Context, regID string) (string, er
 	}
 	id := hex.EncodeToString(idb)
 	plain, hash := NewSecret()
-	_, err := tx.exec(ctx, "INSERT INTO registration_links (id, token_hash, registration_id, created_at) VALUES (?, ?, ?, ?)",
-		id, hash, regID, tx.Now())
-	if err != nil {
+	if err := tx.insert(ctx, linkInsert, id, hash, regID, tx.Now()); err != nil {
 		return "", fmt.Errorf("create registration link: %w", err)
 	}
 	return id + "." + plain, nil

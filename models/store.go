@@ -63,6 +63,9 @@ type Tx struct {
 	// (Batcher), kept for the rest of the batch; nil elsewhere.
 	sessions map[string]batchSession
 	events   map[string]Event // likewise, the events registered for
+	// pending are the rows of append-only inserts a group commit writes
+	// together before it commits (see appendOnly); nil elsewhere.
+	pending *pendingRows
 }
 
 // Store is the database handle built once in main.

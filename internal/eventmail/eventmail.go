@@ -206,7 +206,7 @@ func (n *Notifier) Notify(ctx context.Context, tx *models.Tx, no models.Notice) 
 	if err != nil {
 		return err
 	}
-	_, err = tx.Enqueue(ctx, msg)
+	err = tx.Queue(ctx, msg)
 	return err
 }
 
@@ -549,7 +549,7 @@ func (n *Notifier) Message(ctx context.Context, tx *models.Tx, e *models.Event, 
 	if err != nil {
 		return err
 	}
-	_, err = tx.Enqueue(ctx, msg)
+	err = tx.Queue(ctx, msg)
 	return err
 }
 
@@ -581,6 +581,6 @@ func (n *Notifier) Reminder(ctx context.Context, tx *models.Tx, e *models.Event,
 	if links.QR != "" {
 		mail.EmbedQR(&msg, n.CheckInURL(r))
 	}
-	_, err = tx.Enqueue(ctx, msg)
+	err = tx.Queue(ctx, msg)
 	return err
 }

@@ -46,7 +46,7 @@ func (n *Notifier) ManageLink(ctx context.Context, tx *models.Tx, e *models.Even
 	if err != nil {
 		return "", err
 	}
-	if _, err := tx.Enqueue(ctx, msg); err != nil {
+	if err := tx.Queue(ctx, msg); err != nil {
 		return "", err
 	}
 	return id, nil
