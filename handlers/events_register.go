@@ -154,7 +154,7 @@ type registerPage struct {
 
 func (s *Server) eventFormData(c *gin.Context, e *models.Event) ([]models.Question, []models.Slot, bool) {
 	ctx := c.Request.Context()
-	qs, err := s.Store.EventQuestions(ctx, e.ID)
+	qs, err := s.Store.FormQuestions(ctx, e)
 	if err != nil {
 		s.serverError(c, "questions", err)
 		return nil, nil, false
@@ -222,7 +222,7 @@ func (s *Server) eventRegister(c *gin.Context) {
 	// The peak of the registration opening goes through here: the programme
 	// is read only to show the form again; the workshop choice is checked by
 	// the model, in the transaction.
-	qs, err := s.Store.EventQuestions(c.Request.Context(), ev.Event.ID)
+	qs, err := s.Store.FormQuestions(c.Request.Context(), &ev.Event)
 	if err != nil {
 		s.serverError(c, "questions", err)
 		return

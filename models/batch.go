@@ -191,7 +191,7 @@ func (b *Batcher) run(ctx context.Context, batch []*batchJob) {
 		return
 	}
 	err := b.store.Tx(ctx, func(tx *Tx) error {
-		tx.sessions, tx.events = map[string]batchSession{}, map[string]Event{}
+		tx.events, tx.seats = map[string]Event{}, map[string]map[string]int{}
 		tx.deferInserts()
 		for _, j := range batch {
 			if j.err = call(tx, j); j.err != nil {
@@ -233,7 +233,7 @@ func (b *Batcher) runEachInSavepoint(ctx context.Context, batch []*batchJob) err
 			stmts[i] = st
 		}
 		savepoint, rollback, release := stmts[0], stmts[1], stmts[2]
-		tx.sessions, tx.events = map[string]batchSession{}, map[string]Event{}
+		tx.events, tx.seats = map[string]Event{}, map[string]map[string]int{}
 		tx.deferInserts()
 		for _, j := range batch {
 			if _, err := savepoint.ExecContext(ctx); err != nil {
@@ -247,6 +247,7 @@ func (b *Batcher) runEachInSavepoint(ctx context.Context, batch []*batchJob) err
 					return fmt.Errorf("rollback to savepoint: %w", err)
 				}
 				tx.bodies = nil // what the write stored is gone
+				tx.seats = map[string]map[string]int{}
 				tx.dropInserts()
 			}
 			if _, err := release.ExecContext(ctx); err != nil {

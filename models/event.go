@@ -159,6 +159,9 @@ type Event struct {
 	CreatedBy          string
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
+	// RulesVersion moves with every change to the event's workshops, quotas
+	// and questions (database triggers): what rulesCache keys them by.
+	RulesVersion int64
 }
 
 // TakesSeat tells whether an attendee in mode uses one of the event's seats:
@@ -226,7 +229,7 @@ var (
 
 const eventColumns = `id, title, description, venue_name, venue_address, venue_access, venue_accessibility, online_url,
 	starts_at, ends_at, registration_opens_at, registration_closes_at, registration_closed, capacity, modes, status,
-	uid, sequence, reminder_week_sent_at, reminder_day_sent_at, created_by, created_at, updated_at`
+	uid, sequence, reminder_week_sent_at, reminder_day_sent_at, created_by, created_at, updated_at, rules_version`
 
 func scanEvent(row interface{ Scan(...any) error }) (Event, error) {
 	var e Event
@@ -234,7 +237,7 @@ func scanEvent(row interface{ Scan(...any) error }) (Event, error) {
 	var by nullStr
 	err := row.Scan(&e.ID, &e.Title, &e.Description, &e.VenueName, &e.VenueAddress, &e.VenueAccess, &e.VenueAccessibility, &e.OnlineURL,
 		&e.StartsAt, &e.EndsAt, &opens, &closes, &e.RegistrationClosed, &e.Capacity, &e.Modes, &e.Status,
-		&e.UID, &e.Sequence, &week, &day, &by, &e.CreatedAt, &e.UpdatedAt)
+		&e.UID, &e.Sequence, &week, &day, &by, &e.CreatedAt, &e.UpdatedAt, &e.RulesVersion)
 	e.OpensAt, e.ClosesAt, e.ReminderWeekSentAt, e.ReminderDaySentAt = opens.Time, closes.Time, week.Time, day.Time
 	e.CreatedBy = by.String
 	e.StartsAt, e.EndsAt = e.StartsAt.UTC(), e.EndsAt.UTC()
@@ -644,10 +647,25 @@ func (d *DB) EventQuotas(ctx context.Context, eventID string) (map[string]int, e
 	return collectCounts(rows)
 }
 
-// seatState reads the quotas and the seats taken of an event in one query.
-func (d *DB) seatState(ctx context.Context, eventID string) (quotas, taken map[string]int, err error) {
-	rows, err := d.query(ctx, `SELECT 'q', direction_code, seats FROM event_quotas WHERE event_id = ?
-		UNION ALL SELECT 't', direction_code, seats FROM event_seat_counts WHERE event_id = ? AND seats <> 0`, eventID, eventID)
+// seatState reads the quotas and the seats taken of the event e, read under
+// its lock in this transaction: the quotas from the rulesCache while the
+// event's rules version holds, else with the seats in one query.
+func (tx *Tx) seatState(ctx context.Context, e *Event) (quotas, taken map[string]int, err error) {
+	defer func() {
+		if err == nil && tx.seats != nil {
+			tx.seats[e.ID] = taken
+		}
+	}()
+	quotas, known := tx.rules.quotas(e.ID, e.RulesVersion)
+	if taken, ok := tx.seats[e.ID]; ok && known {
+		return quotas, taken, nil
+	}
+	if known {
+		taken, err = tx.seatCounts(ctx, e.ID)
+		return quotas, taken, err
+	}
+	rows, err := tx.query(ctx, `SELECT 'q', direction_code, seats FROM event_quotas WHERE event_id = ?
+		UNION ALL SELECT 't', direction_code, seats FROM event_seat_counts WHERE event_id = ? AND seats <> 0`, e.ID, e.ID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("seat state: %w", err)
 	}
@@ -665,7 +683,11 @@ func (d *DB) seatState(ctx context.Context, eventID string) (quotas, taken map[s
 			taken[code] = n
 		}
 	}
-	return quotas, taken, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	tx.rules.setQuotas(e.ID, e.RulesVersion, quotas)
+	return quotas, taken, nil
 }
 
 func (tx *Tx) checkQuotas(ctx context.Context, eventID string, capacity int, quotas map[string]int) error {

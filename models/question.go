@@ -153,6 +153,20 @@ func CheckAnswers(questions []Question, sent map[string][]string) (map[string]st
 	return vals, problems
 }
 
+// FormQuestions is EventQuestions for the registration form of e (an event
+// just read): from the store's rulesCache while e's rules version holds.
+func (d *DB) FormQuestions(ctx context.Context, e *Event) ([]Question, error) {
+	if qs, ok := d.rules.questions(e.ID, e.RulesVersion); ok {
+		return qs, nil
+	}
+	qs, err := d.EventQuestions(ctx, e.ID)
+	if err != nil {
+		return nil, err
+	}
+	d.rules.setQuestions(e.ID, e.RulesVersion, qs)
+	return qs, nil
+}
+
 // EventQuestions returns an event's questions in order.
 func (d *DB) EventQuestions(ctx context.Context, eventID string) ([]Question, error) {
 	rows, err := d.query(ctx, `SELECT id, event_id, position, label, help, kind, required, options, created_at
@@ -211,6 +225,12 @@ func (tx *Tx) AddQuestion(ctx context.Context, a Actor, eventID string, in Quest
 	if err := in.clean(); err != nil {
 		return Question{}, err
 	}
+	// The event's row first, as registrations take it: the rules version's
+	// trigger (rules_cache.go) updates it, and taking it after the question's
+	// row could deadlock with a registration answering that question.
+	if err := tx.lockRow(ctx, "events", eventID); err != nil {
+		return Question{}, err
+	}
 	var pos int
 	if err := tx.queryRow(ctx, "SELECT COALESCE(MAX(position), 0) FROM event_questions WHERE event_id = ?", eventID).Scan(&pos); err != nil {
 		return Question{}, fmt.Errorf("add question: %w", err)
@@ -231,6 +251,9 @@ func (tx *Tx) UpdateQuestion(ctx context.Context, a Actor, eventID, id string, i
 	if err := in.clean(); err != nil {
 		return err
 	}
+	if err := tx.lockRow(ctx, "events", eventID); err != nil { // first, see AddQuestion
+		return err
+	}
 	res, err := tx.exec(ctx, "UPDATE event_questions SET label = ?, help = ?, kind = ?, required = ?, options = ? WHERE id = ? AND event_id = ?",
 		in.Label, strings.TrimSpace(in.Help), in.Kind, in.Required, strings.Join(in.Options, "\n"), id, eventID)
 	if err := affectedOne(res, err, "update question %s", id); err != nil {
@@ -241,6 +264,9 @@ func (tx *Tx) UpdateQuestion(ctx context.Context, a Actor, eventID, id string, i
 
 // DeleteQuestion removes a question and its answers.
 func (tx *Tx) DeleteQuestion(ctx context.Context, a Actor, eventID, id string) error {
+	if err := tx.lockRow(ctx, "events", eventID); err != nil { // first, see AddQuestion
+		return err
+	}
 	res, err := tx.exec(ctx, "DELETE FROM event_questions WHERE id = ? AND event_id = ?", id, eventID)
 	if err := affectedOne(res, err, "delete question %s", id); err != nil {
 		return err

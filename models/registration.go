@@ -410,6 +410,9 @@ func (tx *Tx) addSeats(ctx context.Context, eventID, dir string, delta int) erro
 	if err != nil {
 		return fmt.Errorf("count seat: %w", err)
 	}
+	if taken, ok := tx.seats[eventID]; ok {
+		taken[dir] += delta
+	}
 	return nil
 }
 
@@ -454,7 +457,7 @@ func (tx *Tx) seatFree(ctx context.Context, e *Event, dir string) (bool, error) 
 	if e.Capacity <= 0 {
 		return true, nil
 	}
-	quotas, counts, err := tx.seatState(ctx, e.ID)
+	quotas, counts, err := tx.seatState(ctx, e)
 	if err != nil {
 		return false, err
 	}

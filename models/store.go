@@ -49,6 +49,7 @@ type DB struct {
 	// unwatched: statements do not watch their context for cancellation
 	// (a SQLite write transaction, see stmtCtx).
 	unwatched bool
+	rules     *rulesCache // shared by the store and its transactions
 }
 
 // Tx is a write transaction. Methods that change data are defined on *Tx
@@ -59,10 +60,12 @@ type Tx struct {
 	// bodies are the shared mail bodies this transaction has stored or
 	// found (Enqueue), forgotten when a batched write rolls back.
 	bodies map[string]bool
-	// sessions are the sessions read by registrations in a group commit
-	// (Batcher), kept for the rest of the batch; nil elsewhere.
-	sessions map[string]batchSession
-	events   map[string]Event // likewise, the events registered for
+	// events are the events registered for in a group commit (Batcher),
+	// read once per batch; nil elsewhere.
+	events map[string]Event
+	// seats are the seats taken by direction of those events, read once
+	// per batch and kept by addSeats; forgotten when a write rolls back.
+	seats map[string]map[string]int
 	// pending are the rows of append-only inserts a group commit writes
 	// together before it commits (see appendOnly); nil elsewhere.
 	pending *pendingRows
@@ -136,6 +139,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	}
 	s.DB.q = s.read
 	s.DB.now = now
+	s.DB.rules = &rulesCache{}
 	s.batch = s.NewBatcher(64)
 	if err := s.read.PingContext(ctx); err != nil {
 		s.Close()
@@ -204,7 +208,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	tx := &Tx{DB: DB{q: sqlTx, dialect: s.dialect, now: s.now, unwatched: s.dialect == SQLite}}
+	tx := &Tx{DB: DB{q: sqlTx, dialect: s.dialect, now: s.now, unwatched: s.dialect == SQLite, rules: s.rules}}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err

@@ -399,30 +399,23 @@ func (d *DB) workshopConfirmed(ctx context.Context, sessionID string) (int, erro
 }
 
 // eventWorkshops returns, by id, those of ids that are scheduled workshops
-// of the event.
+// of the event e, read under its lock in this transaction.
 //
 // The sessions are read by primary key and the rest is checked here: with
 // the event's conditions in the WHERE clause, SQLite walked the event's
 // index through all its sessions (100 at the product event) on every
-// registration. In a group commit (Store.Batch) each session of the locked
-// event is read once per batch: the writes run there never change
-// sessions (Store.Batch), and other transactions change them only under
-// the event's lock, which the batch holds until it commits.
-func (tx *Tx) eventWorkshops(ctx context.Context, eventID string, ids []string) (map[string]Session, error) {
-	var missing []any
-	for _, id := range ids {
-		if _, ok := tx.sessions[id]; !ok {
-			missing = append(missing, id)
-		}
-	}
-	read := map[string]batchSession{}
+// registration. Sessions of the event are kept in the store's rulesCache
+// for as long as the event's rules version (read with e) does not move.
+func (tx *Tx) eventWorkshops(ctx context.Context, e *Event, ids []string) (map[string]Session, error) {
+	known, missing := tx.rules.workshops(e.ID, e.RulesVersion, ids)
 	if len(missing) > 0 {
 		rows, err := tx.query(ctx, "SELECT "+sessionColumns+", s.event_id, s.programme_kind FROM sessions s WHERE s.id IN ("+
-			strings.TrimSuffix(strings.Repeat("?, ", len(missing)), ", ")+")", missing...)
+			marks(len(missing))+")", anys(missing)...)
 		if err != nil {
-			return nil, fmt.Errorf("workshops of %s: %w", eventID, err)
+			return nil, fmt.Errorf("workshops of %s: %w", e.ID, err)
 		}
 		defer rows.Close()
+		read := map[string]batchSession{}
 		for rows.Next() {
 			var event, kind nullStr
 			s, err := scanSession(rows, &event, &kind)
@@ -430,32 +423,23 @@ func (tx *Tx) eventWorkshops(ctx context.Context, eventID string, ids []string) 
 				return nil, err
 			}
 			read[s.ID] = batchSession{Session: s, event: event.String, kind: SlotKind(kind.String)}
-			// Kept only when it belongs to the event this transaction has
-			// locked (Register locks it first): on PostgreSQL another
-			// event's organiser could change it before this batch locks
-			// that event.
-			if tx.sessions != nil && event.String == eventID {
-				tx.sessions[s.ID] = read[s.ID]
-			}
+			known[s.ID] = read[s.ID]
 		}
 		if err := rows.Err(); err != nil {
 			return nil, err
 		}
+		tx.rules.addWorkshops(e.ID, e.RulesVersion, read)
 	}
 	out := map[string]Session{}
 	for _, id := range ids {
-		s, ok := tx.sessions[id]
-		if !ok {
-			s, ok = read[id]
-		}
-		if ok && s.event == eventID && s.kind == SlotWorkshop && s.Status == SessionScheduled {
+		if s, ok := known[id]; ok && s.event == e.ID && s.kind == SlotWorkshop && s.Status == SessionScheduled {
 			out[id] = s.Session
 		}
 	}
 	return out, nil
 }
 
-// batchSession is a session kept for the rest of a batch, with what
+// batchSession is a session kept in the rulesCache, with what
 // eventWorkshops checks.
 type batchSession struct {
 	Session
@@ -503,7 +487,7 @@ func (tx *Tx) chooseWorkshops(ctx context.Context, n Notifier, e *Event, r *Regi
 	}
 	var shops map[string]Session
 	if len(ids) > 0 {
-		if shops, err = tx.eventWorkshops(ctx, e.ID, ids); err != nil {
+		if shops, err = tx.eventWorkshops(ctx, e, ids); err != nil {
 			return nil, nil, err
 		}
 		var chosen []Session
