@@ -6,6 +6,8 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -268,5 +270,85 @@ func TestXLSXSheetNames(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// arrivals counts the bytes that reached the writer.
+type arrivals struct{ n int64 }
+
+func (w *arrivals) Write(p []byte) (int, error) {
+	w.n += int64(len(p))
+	return len(p), nil
+}
+
+// liveHeap is the heap still in use after a full collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// The workbook streams: its first bytes reach the writer after a few
+// hundred rows, almost all of it before Close, and the live heap does not
+// grow with the rows. Counted in bytes, not timed: an implementation that
+// keeps the rows (as XML, or even compressed) until Close fails both, on
+// any machine. The cells are random letters so that the compressed rows
+// are large against the tolerance for the heap.
+func TestXLSXStreams(t *testing.T) {
+	const n, sample = 30000, 3000
+	w := &arrivals{}
+	x, err := eventcsv.NewXLSX(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Sheet("Inscriptions"); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	letters := make([]byte, 32)
+	cell := func() string {
+		for i := range letters {
+			letters[i] = byte('a' + rng.IntN(26))
+		}
+		return string(letters)
+	}
+	firstAt := 0
+	var base, peak uint64
+	var atBase int64
+	for i := 1; i <= n; i++ {
+		if err := x.Row([]string{strconv.Itoa(i), cell(), cell(), cell(), cell()}); err != nil {
+			t.Fatal(err)
+		}
+		if firstAt == 0 && w.n > 0 {
+			firstAt = i
+		}
+		switch {
+		case i == sample:
+			base, atBase = liveHeap(), w.n
+		case i > sample && i%sample == 0:
+			peak = max(peak, liveHeap())
+		}
+	}
+	beforeClose := w.n
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d rows, %d bytes: the first after row %d, %d before Close; live heap %d KiB after row %d, at most %d KiB after",
+		n, w.n, firstAt, beforeClose, base>>10, sample, peak>>10)
+	if firstAt == 0 || firstAt > n/20 {
+		t.Errorf("the first bytes arrived after row %d of %d", firstAt, n)
+	}
+	if beforeClose < w.n*9/10 {
+		t.Errorf("%d of %d bytes arrived before Close", beforeClose, w.n)
+	}
+	// The rows after the first sample produced grown bytes of zip; kept in
+	// memory they would grow the heap by at least as much.
+	grown := w.n - atBase
+	if grown < 1<<20 {
+		t.Fatalf("only %d bytes for %d rows: the test proves nothing", grown, n-sample)
+	}
+	if peak > base && peak-base > uint64(grown)/4 {
+		t.Errorf("the live heap grew by %d KiB while %d KiB of rows were written", (peak-base)>>10, grown>>10)
 	}
 }
