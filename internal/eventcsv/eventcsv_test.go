@@ -240,7 +240,7 @@ func (w *writeSizes) Write(p []byte) (int, error) {
 
 // The workbook's zip goes to the writer as it is compressed, in small
 // writes, not built whole in memory and copied at the end in one write
-// (what excelize's File.WriteTo does by itself).
+// (TestXLSXStreams checks that it goes while the rows come).
 func TestXLSXZipWrittenThrough(t *testing.T) {
 	w := &writeSizes{}
 	x, _ := eventcsv.NewXLSX(w)
