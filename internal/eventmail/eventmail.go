@@ -397,8 +397,11 @@ type renderedMail struct {
 // boundedCache keeps what the registration opening would otherwise render
 // again for every person inside the write transaction: the confirmation
 // bodies of each variant, with placeholders for the person, and the
-// calendar parts of each event version. It starts over past CacheSize
-// entries (a few events' worth).
+// calendar parts of each event version. Past CacheSize entries (a few
+// events' worth) it forgets an eighth of them, taken at random: starting
+// over, as it did, would make the registrations of an opening render all
+// their emails again on the single writer whenever other events' emails
+// (or the warm-up job) filled it.
 type boundedCache[K comparable, V any] struct {
 	mu sync.Mutex
 	m  map[K]V
@@ -414,8 +417,17 @@ func (c *boundedCache[K, V]) get(k K) (V, bool) {
 func (c *boundedCache[K, V]) put(k K, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= CacheSize {
+	if c.m == nil {
 		c.m = map[K]V{}
+	}
+	if len(c.m) >= CacheSize {
+		evict := CacheSize / 8
+		for k := range c.m { // map order is random
+			if evict--; evict < 0 {
+				break
+			}
+			delete(c.m, k)
+		}
 	}
 	c.m[k] = v
 }
