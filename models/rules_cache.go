@@ -1,6 +1,8 @@
 package models
 
 import (
+	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -32,9 +34,9 @@ type rulesCache struct {
 
 type eventRules struct {
 	version   int64
-	workshops map[string]batchSession // the event's sessions read so far, by id
-	quotas    map[string]int          // nil until read
-	questions []Question              // nil until read
+	workshops map[string]*batchSession // the event's sessions read so far, by id (never changed)
+	quotas    map[string]int           // nil until read
+	questions []Question               // nil until read
 }
 
 // rulesCacheEvents bounds the events kept: past it, the cache starts over.
@@ -50,15 +52,15 @@ func (c *rulesCache) entry(eventID string, version int64) *eventRules {
 	if c.events == nil || len(c.events) >= rulesCacheEvents {
 		c.events = map[string]*eventRules{}
 	}
-	r = &eventRules{version: version, workshops: map[string]batchSession{}}
+	r = &eventRules{version: version, workshops: map[string]*batchSession{}}
 	c.events[eventID] = r
 	return r
 }
 
 // workshops returns the sessions of ids known for the event at version, and
 // the ids not known.
-func (c *rulesCache) workshops(eventID string, version int64, ids []string) (map[string]batchSession, []string) {
-	known := make(map[string]batchSession, len(ids))
+func (c *rulesCache) workshops(eventID string, version int64, ids []string) (map[string]*batchSession, []string) {
+	known := make(map[string]*batchSession, len(ids))
 	if c == nil {
 		return known, ids
 	}
@@ -77,7 +79,7 @@ func (c *rulesCache) workshops(eventID string, version int64, ids []string) (map
 }
 
 // addWorkshops keeps sessions of the event read at version.
-func (c *rulesCache) addWorkshops(eventID string, version int64, read map[string]batchSession) {
+func (c *rulesCache) addWorkshops(eventID string, version int64, read map[string]*batchSession) {
 	if c == nil {
 		return
 	}
@@ -145,4 +147,46 @@ func cloneQuestions(qs []Question) []Question {
 		out[i].Options = slices.Clone(out[i].Options)
 	}
 	return out
+}
+
+// WarmRules reads the workshops, quotas and questions of e (an event just
+// read, with its rules version) into the rulesCache, so that the first
+// registrations of an opening find them there: at 2,000 a second, the
+// writer reading each registration's workshops while the cache filled
+// put the opening behind for its first half-second. The rows are read
+// after the version, so never older than it (see rulesCache).
+func (d *DB) WarmRules(ctx context.Context, e *Event) error {
+	read, err := d.programmeSessions(ctx, "s.event_id = ?", e.ID)
+	if err != nil {
+		return fmt.Errorf("warm workshops of %s: %w", e.ID, err)
+	}
+	quotas, err := d.EventQuotas(ctx, e.ID)
+	if err != nil {
+		return err
+	}
+	questions, err := d.EventQuestions(ctx, e.ID)
+	if err != nil {
+		return err
+	}
+	d.rules.addWorkshops(e.ID, e.RulesVersion, read)
+	d.rules.setQuotas(e.ID, e.RulesVersion, quotas)
+	d.rules.setQuestions(e.ID, e.RulesVersion, questions)
+	return nil
+}
+
+// RulesCached tells how many of e's sessions the rulesCache holds at e's
+// rules version, and whether it holds its quotas and questions (tests,
+// metrics).
+func (d *DB) RulesCached(e *Event) (sessions int, quotas, questions bool) {
+	c := d.rules
+	if c == nil {
+		return 0, false, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.events[e.ID]
+	if r == nil || r.version != e.RulesVersion {
+		return 0, false, false
+	}
+	return len(r.workshops), r.quotas != nil, r.questions != nil
 }

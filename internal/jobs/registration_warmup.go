@@ -12,12 +12,14 @@ import (
 )
 
 // RegistrationWarmup renders ahead the emails of registration openings
-// (eventmail.Notifier.Warm) so that the first registrations of a burst find
-// them ready instead of rendering them one after the other on the single
-// SQLite writer. A pass now, then every Interval: the published events
-// whose registration is open or opens within Ahead, soonest opening first,
-// as many as half the notifier's cache holds (a pass must not push out
-// what the registrations being made use).
+// (eventmail.Notifier.Warm), and reads their workshops, quotas and
+// questions into the store's cache (models.DB.WarmRules), so that the
+// first registrations of a burst find them ready instead of rendering and
+// reading them one after the other on the single SQLite writer. A pass
+// now, then every Interval: the published events whose registration is
+// open or opens within Ahead, soonest opening first, as many as half the
+// notifier's cache holds (a pass must not push out what the registrations
+// being made use).
 type RegistrationWarmup struct {
 	Store    *models.Store
 	Notifier *eventmail.Notifier // the one the registration handlers use
@@ -66,6 +68,9 @@ func (w *RegistrationWarmup) RunOnce(ctx context.Context) (int, error) {
 	rendered, budget := 0, warmupBudget
 	for i := range events {
 		e := &events[i]
+		if err := w.Store.WarmRules(ctx, e); err != nil {
+			return rendered, err
+		}
 		slots, err := w.Store.Programme(ctx, e.ID)
 		if err != nil {
 			return rendered, err

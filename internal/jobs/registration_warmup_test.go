@@ -12,7 +12,8 @@ import (
 )
 
 // The warm-up renders the emails of the events whose registration is open
-// or opens within the hour, once; not those of drafts, of events opening
+// or opens within the hour, once, and reads their workshops, quotas and
+// questions into the store's cache; not those of drafts, of events opening
 // later, or of closed registrations.
 func TestRegistrationWarmupRendersOpeningsAhead(t *testing.T) {
 	clock := testutil.NewClock()
@@ -92,6 +93,15 @@ func TestRegistrationWarmupRendersOpeningsAhead(t *testing.T) {
 	}
 	// What was left out is still to render; what was warmed is not.
 	for _, ev := range events {
+		e, err := store.EventByID(ctx, ev.created.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sessions, quotas, questions := store.RulesCached(&e)
+		if cached := sessions == len(ev.shops) && quotas && questions; cached != ev.warmed || !ev.warmed && sessions > 0 {
+			t.Errorf("%s: %d of %d workshops cached, quotas %v, questions %v (warmed by the job: %v)",
+				ev.name, sessions, len(ev.shops), quotas, questions, ev.warmed)
+		}
 		got, err := n.Warm(&ev.created, ev.shops)
 		if err != nil {
 			t.Fatal(err)
