@@ -170,28 +170,37 @@ func (s *Server) eventExport(c *gin.Context) {
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Cache-Control", "no-store")
 	if err := s.writeRegistrations(c, t, &ev.Event, f, qs); err != nil {
-		s.log(c).Error("export registrations", "error", err)
-		return // headers are gone: the download is cut short
+		s.cutDownload(c, "export registrations", err)
 	}
 	if format == "xlsx" && ev.Access.Organiser && f.WorkshopID == "" {
 		slots, err := s.Store.Programme(ctx, ev.Event.ID)
 		if err != nil {
-			s.log(c).Error("export programme", "error", err)
-			return
+			s.cutDownload(c, "export programme", err)
 		}
 		for _, sl := range slots {
 			if sl.Kind != models.SlotWorkshop {
 				continue
 			}
 			if err := s.writeWorkshop(c, t, sl); err != nil {
-				s.log(c).Error("export workshop", "error", err)
-				return
+				s.cutDownload(c, "export workshop", err)
 			}
 		}
 	}
 	if err := t.Close(); err != nil {
-		s.log(c).Error("export close", "error", err)
+		s.cutDownload(c, "export close", err)
 	}
+}
+
+// cutDownload ends a download that failed once its first bytes were sent
+// (exports are streamed): the error is logged and the connection closed
+// without the end of the response, so that the browser reports a failed
+// download instead of keeping a file that looks whole but is cut short.
+// It does not return.
+func (s *Server) cutDownload(c *gin.Context, what string, err error) {
+	if !s.clientGone(c) {
+		s.log(c).Error(what, "error", err)
+	}
+	panic(http.ErrAbortHandler) // net/http closes the connection; recoverPanic lets it through
 }
 
 func (s *Server) writeRegistrations(c *gin.Context, t eventcsv.Table, e *models.Event, f models.RegistrationFilter, qs []models.Question) error {
