@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -14,7 +15,7 @@ import (
 // ends with the connection cut, through the real middleware and net/http:
 // the client gets an error, not a response that looks whole.
 func TestCutDownloadClosesTheConnection(t *testing.T) {
-	s := &Server{}
+	s := &Server{Deps: Deps{Logger: slog.New(slog.DiscardHandler)}}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.GET("/export", s.recoverPanic, func(c *gin.Context) {
