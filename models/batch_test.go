@@ -215,8 +215,8 @@ func holdBatch(t *testing.T, b *models.Batcher, then func(tx *models.Tx) error) 
 
 // In a SQLite write transaction, statements do not watch their context
 // (go-sqlite3 would run each on a goroutine of its own), but a context
-// already cancelled still stops the next statement, and the transaction
-// goes on with the others.
+// already cancelled still stops the next statement (an exec, a query, a
+// one-row query), and the transaction goes on with the others.
 func TestTxStatementStopsOnCancelledContext(t *testing.T) {
 	eachEventStore(t, func(t *testing.T, s *models.Store, _ *testutil.Clock) {
 		bg := context.Background()
@@ -225,6 +225,12 @@ func TestTxStatementStopsOnCancelledContext(t *testing.T) {
 		err := s.Tx(bg, func(tx *models.Tx) error {
 			if err := tx.SaveDirection(cancelled, models.Direction{Code: "GONE", Name: "Gone", Active: true}); !errors.Is(err, context.Canceled) {
 				t.Errorf("a statement with a cancelled context: %v, want context.Canceled", err)
+			}
+			if _, err := tx.UserByEmail(cancelled, "nobody@x.fr"); !errors.Is(err, context.Canceled) {
+				t.Errorf("a one-row query with a cancelled context: %v, want context.Canceled", err)
+			}
+			if _, err := tx.ListDirections(cancelled, true); !errors.Is(err, context.Canceled) {
+				t.Errorf("a query with a cancelled context: %v, want context.Canceled", err)
 			}
 			return tx.SaveDirection(bg, models.Direction{Code: "KEPT", Name: "Kept", Active: true})
 		})

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -204,11 +205,14 @@ func (s *Store) Close() error {
 // PostgreSQL rules that count rows first lock the parent row (see lockRow),
 // so checks made inside fn hold when the transaction commits.
 func (s *Store) Tx(ctx context.Context, fn func(tx *Tx) error) error {
+	if s.dialect == SQLite {
+		return s.sqliteTx(ctx, fn)
+	}
 	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	tx := &Tx{DB: DB{q: sqlTx, dialect: s.dialect, now: s.now, unwatched: s.dialect == SQLite, rules: s.rules}}
+	tx := &Tx{DB: DB{q: sqlTx, dialect: s.dialect, now: s.now, rules: s.rules}}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err
@@ -216,10 +220,80 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
-	if s.ckpt != nil {
-		s.ckpt.kick()
-	}
 	return nil
+}
+
+// sqliteTx is Tx on SQLite: BEGIN IMMEDIATE and COMMIT on the writer's one
+// connection, taken from the pool for the transaction, rather than a
+// database/sql Tx. A sql.Tx watches its context on a goroutine of its own,
+// and so does each query run in it (Rows.awaitDone): the single writer
+// started a goroutine for every query of every registration, which went
+// into its processor's run queue; with work queued there, the Go runtime
+// hands the processor to another thread during the writer's next long C
+// call (the commit), and the writer, back from it, waits in the global run
+// queue behind the requests being served — milliseconds at a time, at
+// random points of a batch. Statements still stop when ctx is done before
+// they start (stmtCtx).
+func (s *Store) sqliteTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer conn.Close()
+	free := context.WithoutCancel(ctx) // BEGIN, COMMIT and ROLLBACK always run to their end
+	if _, err := conn.ExecContext(free, "BEGIN IMMEDIATE"); err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done { // fn failed or panicked, or COMMIT failed
+			if _, rerr := conn.ExecContext(free, "ROLLBACK"); rerr != nil {
+				// The connection may still hold the transaction: drop it
+				// rather than give it back to the pool.
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+				err = errors.Join(err, fmt.Errorf("rollback: %w", rerr))
+			}
+		}
+	}()
+	tx := &Tx{DB: DB{q: writerConn{Conn: conn, pool: s.read}, dialect: s.dialect, now: s.now, unwatched: true, rules: s.rules}}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(free, "COMMIT"); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	done = true
+	s.ckpt.kick()
+	return nil
+}
+
+// writerConn is the SQLite writer's connection during a transaction. A
+// statement whose context is already done does not run: a sql.Tx checks
+// that before each statement, a sql.Conn does not.
+type writerConn struct {
+	*sql.Conn
+	pool *sql.DB // QueryRowContext on a done context returns its error without running anything
+}
+
+func (w writerConn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return w.Conn.ExecContext(ctx, query, args...)
+}
+
+func (w writerConn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return w.Conn.QueryContext(ctx, query, args...)
+}
+
+func (w writerConn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if ctx.Err() != nil {
+		return w.pool.QueryRowContext(ctx, query, args...)
+	}
+	return w.Conn.QueryRowContext(ctx, query, args...)
 }
 
 // WritesBusy tells whether writes have been arriving together lately
@@ -251,7 +325,9 @@ func (d *DB) rebind(query string) string {
 
 // prepare prepares a statement on the transaction.
 func (tx *Tx) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
-	return tx.q.(*sql.Tx).PrepareContext(ctx, tx.rebind(query))
+	return tx.q.(interface {
+		PrepareContext(context.Context, string) (*sql.Stmt, error)
+	}).PrepareContext(ctx, tx.rebind(query))
 }
 
 func (d *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
