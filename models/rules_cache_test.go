@@ -98,7 +98,7 @@ func TestRegistrationsFollowRuleChanges(t *testing.T) {
 		if _, err := register("p2@x.fr", "DNUM", ws.ID); err != nil {
 			t.Fatal(err)
 		}
-		if got := f.choices(mustRegistration(t, s, f.event.ID, "p2@x.fr").ID); got != "A=waitlisted " {
+		if got := f.choices(mustReg(t, s, f.event.ID, "p2@x.fr").ID); got != "A=waitlisted " {
 			t.Fatalf("workshop full: %q", got)
 		}
 		testutil.MustTx(t, s, func(tx *models.Tx) error {
@@ -145,13 +145,4 @@ func TestRegistrationsFollowRuleChanges(t *testing.T) {
 			t.Errorf("questions after one was added: %v %v", qs, err)
 		}
 	})
-}
-
-func mustRegistration(t *testing.T, s *models.Store, eventID, email string) models.Registration {
-	t.Helper()
-	r, err := s.RegistrationByEmail(context.Background(), eventID, email)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
 }
