@@ -174,7 +174,7 @@ func TestManagementLinkErrors(t *testing.T) {
 	ts.registered(ev, "agent@example.org")
 	link := ts.manageLink("agent@example.org")
 	anon := ts.newClient()
-	for _, bad := range []string{"/inscription/abc", link[:len(link)-1] + "x", "/inscription/0123456789abcdef01.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"} {
+	for _, bad := range []string{"/inscription/abc", changedAt(link, len(link)-1), "/inscription/0123456789abcdef01.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"} {
 		p := anon.get(bad)
 		if p.Status != http.StatusNotFound || !strings.Contains(p.Body, "Ce lien de gestion d&#39;inscription n&#39;est pas valable") {
 			t.Errorf("%s: %d\n%s", bad, p.Status, p.Body)
