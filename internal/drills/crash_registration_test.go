@@ -59,14 +59,34 @@ func TestCrashDuringRegistrationBurst(t *testing.T) {
 	}
 
 	// The burst: 16 clients register distinct agents; SIGKILL after 150
-	// successes (the event, 60 seats, is full by then: waiting lists exist).
+	// successes (the event, 60 seats, is full by then: waiting lists exist),
+	// at a moment when at least 4 registrations are on their way: killed
+	// between two answers, the server could leave none half done.
 	client := harness.LoadClient(16)
 	client.Timeout = 10 * time.Second
 	csrf := strings.Repeat("r", 43)
 	var mu sync.Mutex
 	succeeded, unknown := map[string]bool{}, map[string]bool{}
-	var next, ok atomic.Int64
-	var killed sync.Once
+	var next, ok, inFlight atomic.Int64
+	stop := make(chan struct{}) // the clients are done
+	killer := make(chan struct{})
+	go func() {
+		defer close(killer)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if ok.Load() >= 150 && inFlight.Load() >= 4 {
+				if err := a.Kill(); err != nil {
+					t.Errorf("kill -9: %v", err)
+				}
+				return
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+	}()
 	var wg sync.WaitGroup
 	for range 16 {
 		wg.Go(func() {
@@ -83,7 +103,9 @@ func TestCrashDuringRegistrationBurst(t *testing.T) {
 				req.AddCookie(&http.Cookie{Name: "agora_csrf", Value: csrf})
 				req.AddCookie(&http.Cookie{Name: "agora_session", Value: seeded.AgentSessions[i]})
 				email := harness.AgentEmail(i)
+				inFlight.Add(1)
 				resp, err := client.Do(req)
+				inFlight.Add(-1)
 				mu.Lock()
 				if err == nil && resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") == "/events/"+ev.ID {
 					succeeded[email] = true
@@ -95,17 +117,13 @@ func TestCrashDuringRegistrationBurst(t *testing.T) {
 					continue
 				}
 				resp.Body.Close()
-				if ok.Add(1) >= 150 {
-					killed.Do(func() {
-						if err := a.Kill(); err != nil {
-							t.Errorf("kill -9: %v", err)
-						}
-					})
-				}
+				ok.Add(1)
 			}
 		})
 	}
 	wg.Wait()
+	close(stop)
+	<-killer
 	if a.Running() {
 		t.Fatalf("the burst ended before the kill: %d successes", ok.Load())
 	}
