@@ -647,46 +647,27 @@ func (d *DB) EventQuotas(ctx context.Context, eventID string) (map[string]int, e
 	return collectCounts(rows)
 }
 
-// seatState reads the quotas and the seats taken of the event e, read under
-// its lock in this transaction: the quotas from the rulesCache while the
-// event's rules version holds, else with the seats in one query.
+// seatState returns the quotas and the seats taken of the event e, read
+// under its lock in this transaction: the quotas from the rulesCache while
+// the event's rules version holds, the seats once per group commit (then
+// kept by addSeats). Both maps are shared: read them, never change them.
 func (tx *Tx) seatState(ctx context.Context, e *Event) (quotas, taken map[string]int, err error) {
-	defer func() {
-		if err == nil && tx.seats != nil {
-			tx.seats[e.ID] = taken
-		}
-	}()
 	quotas, known := tx.rules.quotas(e.ID, e.RulesVersion)
-	if taken, ok := tx.seats[e.ID]; ok && known {
-		return quotas, taken, nil
-	}
-	if known {
-		taken, err = tx.seatCounts(ctx, e.ID)
-		return quotas, taken, err
-	}
-	rows, err := tx.query(ctx, `SELECT 'q', direction_code, seats FROM event_quotas WHERE event_id = ?
-		UNION ALL SELECT 't', direction_code, seats FROM event_seat_counts WHERE event_id = ? AND seats <> 0`, e.ID, e.ID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("seat state: %w", err)
-	}
-	defer rows.Close()
-	quotas, taken = map[string]int{}, map[string]int{}
-	for rows.Next() {
-		var kind, code string
-		var n int
-		if err := rows.Scan(&kind, &code, &n); err != nil {
+	if !known {
+		if quotas, err = tx.EventQuotas(ctx, e.ID); err != nil {
 			return nil, nil, err
 		}
-		if kind == "q" {
-			quotas[code] = n
-		} else {
-			taken[code] = n
+		tx.rules.setQuotas(e.ID, e.RulesVersion, quotas)
+	}
+	taken, counted := tx.seats[e.ID]
+	if !counted {
+		if taken, err = tx.seatCounts(ctx, e.ID); err != nil {
+			return nil, nil, err
+		}
+		if tx.seats != nil {
+			tx.seats[e.ID] = taken
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, err
-	}
-	tx.rules.setQuotas(e.ID, e.RulesVersion, quotas)
 	return quotas, taken, nil
 }
 

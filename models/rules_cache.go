@@ -93,7 +93,8 @@ func (c *rulesCache) addWorkshops(eventID string, version int64, read map[string
 	}
 }
 
-// quotas returns the event's quotas at version, if known (a copy).
+// quotas returns the event's quotas at version, if known: shared with the
+// cache (a registration reads them), never to be changed.
 func (c *rulesCache) quotas(eventID string, version int64) (map[string]int, bool) {
 	if c == nil {
 		return nil, false
@@ -101,7 +102,7 @@ func (c *rulesCache) quotas(eventID string, version int64) (map[string]int, bool
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r := c.entry(eventID, version)
-	return maps.Clone(r.quotas), r.quotas != nil
+	return r.quotas, r.quotas != nil
 }
 
 func (c *rulesCache) setQuotas(eventID string, version int64, quotas map[string]int) {
